@@ -1,0 +1,30 @@
+//! `POST /auth/logout`: revoke the session of a refresh token (in the body) or of an
+//! access token (as `Authorization: Bearer`). Revoking a revoked session is still 200;
+//! a token that does not verify is 401 `invalid_token`.
+
+use serde::Deserialize;
+use shared::request::{bearer_token, json_body};
+use shared::tokens::TokenType;
+use shared::{ApiError, App, Body, Request, Response, response, sessions};
+
+#[derive(Deserialize)]
+struct LogoutBody {
+    refresh_token: Option<String>,
+}
+
+pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let has_body = !req.body().as_ref().iter().all(u8::is_ascii_whitespace);
+    let refresh_token = match has_body {
+        true => json_body::<LogoutBody>(&req)?.refresh_token,
+        false => None,
+    };
+    let claims = match refresh_token {
+        Some(token) => app.tokens.verify(token.trim(), TokenType::Refresh)?,
+        None => app.tokens.verify(bearer_token(&req)?, TokenType::Access)?,
+    };
+
+    let db = app.db().await?;
+    sessions::revoke(&db, claims.sid, claims.user_id, "logout").await?;
+    tracing::info!(user_id = claims.user_id, session = %claims.sid, "session revoked");
+    Ok(response::ok_empty())
+}

@@ -1,0 +1,72 @@
+//! `migrate`: applies the embedded SQL migrations, then creates the admin account from
+//! `ADMIN_LOGIN` / `ADMIN_PASSWORD` when both are set and no account has that login. It
+//! never changes an existing account.
+
+use serde::Serialize;
+use shared::config::AdminBootstrap;
+use shared::db::{self, GenericClient};
+use shared::identity::{Login, Password, lookup_key};
+use shared::{ApiError, App};
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a run did, as logged locally and returned to the Lambda caller.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Outcome {
+    /// Migrations applied by this run, e.g. `V1__users_and_sessions`.
+    pub applied: Vec<String>,
+    pub admin: AdminOutcome,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminOutcome {
+    /// `ADMIN_LOGIN` / `ADMIN_PASSWORD` are not set.
+    NotConfigured,
+    Created,
+    /// An account with that login exists already; left as it is.
+    AlreadyExists,
+}
+
+pub async fn run(app: &App) -> Result<Outcome, Error> {
+    let mut client = app.db().await?;
+    let applied = db::migrate(&mut client).await?;
+    let admin = match &app.config.admin {
+        None => AdminOutcome::NotConfigured,
+        Some(admin) => bootstrap_admin(app, &client, admin).await?,
+    };
+    tracing::info!(?applied, ?admin, "migrations done");
+    Ok(Outcome { applied, admin })
+}
+
+async fn bootstrap_admin(
+    app: &App,
+    client: &impl GenericClient,
+    admin: &AdminBootstrap,
+) -> Result<AdminOutcome, Error> {
+    let login = Login::parse(&admin.login).map_err(|m| format!("ADMIN_LOGIN: {m}"))?;
+    let password = Password::parse(admin.password.clone(), app.config.passwords.min_length)
+        .map_err(|m| format!("ADMIN_PASSWORD: {m}"))?;
+    let exists = client
+        .query_opt(
+            "SELECT 1 FROM user_identifiers WHERE value = $1",
+            &[&lookup_key(login.as_str())],
+        )
+        .await?
+        .is_some();
+    if exists {
+        return Ok(AdminOutcome::AlreadyExists);
+    }
+    let hash = app.passwords.hash(password.secret()).await?;
+    let inserted = client
+        .execute(
+            "INSERT INTO users (login, role, password_hash) VALUES ($1, 'admin', $2)",
+            &[&login.as_str(), &hash],
+        )
+        .await;
+    match inserted.map_err(ApiError::from) {
+        Ok(_) => Ok(AdminOutcome::Created),
+        Err(ApiError::UserExists) => Ok(AdminOutcome::AlreadyExists),
+        Err(err) => Err(err.into()),
+    }
+}

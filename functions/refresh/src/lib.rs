@@ -1,0 +1,45 @@
+//! `POST /auth/refresh`: trade a refresh token for a new pair, rotating the session.
+//!
+//! The presented token must verify as a refresh token; the session then rotates in one
+//! statement (see `shared::sessions::rotate`): an already-rotated token is reuse, which
+//! revokes the whole session (401 `token_reused`).
+
+use lambda_http::http::StatusCode;
+use serde::Deserialize;
+use shared::request::{Fields, json_body, validated};
+use shared::tokens::{SignedIn, TokenType};
+use shared::{ApiError, App, Body, Request, Response, response, sessions};
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh_token: Option<String>,
+}
+
+pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let body: RefreshBody = json_body(&req)?;
+    let mut fields = Fields::default();
+    let token = fields.required("refresh_token", body.refresh_token, |token: String| {
+        if token.trim().is_empty() {
+            Err("is required".to_owned())
+        } else {
+            Ok(token)
+        }
+    });
+    fields.finish()?;
+    let claims = app
+        .tokens
+        .verify(validated(token)?.trim(), TokenType::Refresh)?;
+
+    let db = app.db().await?;
+    let (user, refresh_jti) = sessions::rotate(&db, &claims, app.tokens.refresh_ttl()).await?;
+    let tokens = app
+        .tokens
+        .issue(user.id, user.role, claims.sid, refresh_jti)?;
+    Ok(response::ok(
+        StatusCode::OK,
+        SignedIn {
+            user: &user,
+            tokens,
+        },
+    ))
+}

@@ -1,0 +1,118 @@
+//! `POST /auth/register`: create an account and open its first session.
+//!
+//! Parse and validate every field, hash the password, then insert the user and its
+//! session in one transaction. The database's unique indexes decide duplicates (409
+//! `user_exists`), also when the same login is registered concurrently.
+
+use lambda_http::http::StatusCode;
+use secrecy::SecretString;
+use serde::Deserialize;
+use shared::db::GenericClient;
+use shared::identity::{Email, Login, Name, Password, Phone};
+use shared::request::{Fields, json_body, validated};
+use shared::tokens::SignedIn;
+use shared::users::{self, User};
+use shared::{ApiError, App, Body, Request, Response, response, sessions};
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    login: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    password: Option<SecretString>,
+    name: Option<String>,
+}
+
+/// A registration that meets every rule.
+struct NewUser {
+    login: Login,
+    email: Option<Email>,
+    phone: Option<Phone>,
+    name: Option<String>,
+    password: Password,
+}
+
+pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let body: RegisterBody = json_body(&req)?;
+    let new_user = parse(body, app.config.passwords.min_length)?;
+    let password_hash = app.passwords.hash(new_user.password.secret()).await?;
+
+    let mut db = app.db().await?;
+    let tx = db.transaction().await?;
+    let user = insert(&tx, &new_user, &password_hash).await?;
+    let session = sessions::open(&tx, user.id, app.tokens.refresh_ttl()).await?;
+    tx.commit().await?;
+
+    let tokens = app
+        .tokens
+        .issue(user.id, user.role, session.id, session.refresh_jti)?;
+    tracing::info!(user_id = user.id, "user registered");
+    Ok(response::ok(
+        StatusCode::CREATED,
+        SignedIn {
+            user: &user,
+            tokens,
+        },
+    ))
+}
+
+fn parse(body: RegisterBody, password_min_length: usize) -> Result<NewUser, ApiError> {
+    let mut fields = Fields::default();
+    let login = fields.optional("login", body.login.as_deref(), Login::parse);
+    let email = fields.optional("email", body.email.as_deref(), Email::parse);
+    let phone = fields.optional("phone", body.phone.as_deref(), Phone::parse);
+    let name = fields.optional("name", body.name.as_deref(), Name::parse);
+    let password = fields.required("password", body.password, |p| {
+        Password::parse(p, password_min_length)
+    });
+    if body.login.is_none() && body.email.is_none() && body.phone.is_none() {
+        fields.add("login", "one of login, email or phone is required".into());
+    }
+    fields.finish()?;
+
+    // Without a login, the email is the login, else the phone (both always valid logins).
+    let login = match login {
+        Some(login) => login,
+        None => {
+            let fallback = email
+                .as_ref()
+                .map(Email::as_str)
+                .or(phone.as_ref().map(Phone::as_str));
+            validated(fallback.and_then(|value| Login::parse(value).ok()))?
+        }
+    };
+    Ok(NewUser {
+        login,
+        email,
+        phone,
+        name: name.and_then(Name::into_option),
+        password: validated(password)?,
+    })
+}
+
+async fn insert(
+    client: &impl GenericClient,
+    new_user: &NewUser,
+    password_hash: &str,
+) -> Result<User, ApiError> {
+    let sql = format!(
+        "INSERT INTO users AS u (login, email, phone, name, password_hash)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING {}",
+        users::COLUMNS
+    );
+    let statement = client.prepare_cached(&sql).await?;
+    let row = client
+        .query_one(
+            &statement,
+            &[
+                &new_user.login.as_str(),
+                &new_user.email.as_ref().map(Email::as_str),
+                &new_user.phone.as_ref().map(Phone::as_str),
+                &new_user.name,
+                &password_hash,
+            ],
+        )
+        .await?;
+    User::from_row(&row)
+}

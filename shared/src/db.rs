@@ -1,0 +1,164 @@
+//! The Postgres pool (deadpool over tokio-postgres, rustls when the URL asks for TLS),
+//! the embedded migrations, and how database failures become client-visible errors.
+
+use std::sync::Arc;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use secrecy::ExposeSecret;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::error::SqlState;
+
+use crate::config::{ConfigError, DatabaseConfig};
+use crate::error::ApiError;
+
+pub use deadpool_postgres::{GenericClient, Object as Client};
+
+mod embedded {
+    refinery::embed_migrations!("../migrations");
+}
+
+/// Unique constraints that mean "this login, email or phone is taken".
+const IDENTITY_CONSTRAINTS: &[&str] = &[
+    "user_identifiers_pkey",
+    "users_login_key",
+    "users_email_key",
+    "users_phone_key",
+];
+
+/// Builds the pool. Nothing connects here: the first `get()` opens a connection, and
+/// connections are then reused for every later invocation of the warm function.
+pub fn pool(config: &DatabaseConfig) -> Result<Pool, ConfigError> {
+    let invalid = |problem: &str| ConfigError {
+        variable: "DATABASE_URL",
+        problem: problem.into(),
+    };
+    let mut pg: tokio_postgres::Config = config
+        .url
+        .expose_secret()
+        .parse()
+        .map_err(|_| invalid("is not a valid Postgres URL"))?;
+    pg.connect_timeout(config.connect_timeout);
+    let options = format!(
+        "{} -c statement_timeout={}",
+        pg.get_options().unwrap_or_default(),
+        config.statement_timeout.as_millis()
+    );
+    pg.options(options.trim_start());
+    if pg.get_application_name().is_none() {
+        pg.application_name("latchkey");
+    }
+    let manager_config = ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = if pg.get_ssl_mode() == SslMode::Require {
+        Manager::from_config(pg, tls(config.ca_file.as_deref())?, manager_config)
+    } else {
+        Manager::from_config(pg, tokio_postgres::NoTls, manager_config)
+    };
+    Pool::builder(manager)
+        .max_size(config.pool_size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(config.connect_timeout))
+        .create_timeout(Some(config.connect_timeout))
+        .recycle_timeout(Some(config.connect_timeout))
+        .build()
+        .map_err(|_| invalid("could not be turned into a connection pool"))
+}
+
+/// rustls with the Mozilla roots, plus the CA bundle in `ca_file` (e.g. Amazon RDS's).
+fn tls(ca_file: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, ConfigError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let bad = |problem: &str| ConfigError {
+            variable: "DATABASE_CA_FILE",
+            problem: problem.into(),
+        };
+        let pem = std::fs::read(path).map_err(|_| bad("cannot be read"))?;
+        for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
+            let cert: rustls::pki_types::CertificateDer<'static> =
+                cert.map_err(|_| bad("is not a PEM certificate bundle"))?;
+            roots
+                .add(cert)
+                .map_err(|_| bad("holds a certificate rustls cannot use"))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| ConfigError {
+            variable: "DATABASE_URL",
+            problem: "TLS setup failed".into(),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// Applies pending migrations, one runner at a time (a session advisory lock), and
+/// returns the names of those it applied.
+pub async fn migrate(
+    client: &mut Client,
+) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
+    const LOCK: i64 = 0x6c61_7463_686b_6579; // "latchkey"
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&LOCK])
+        .await?;
+    let client: &mut tokio_postgres::Client = &mut *client;
+    let result = embedded::migrations::runner().run_async(client).await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK])
+        .await?;
+    let report = result?;
+    Ok(report
+        .applied_migrations()
+        .iter()
+        .map(ToString::to_string)
+        .collect())
+}
+
+impl From<PoolError> for ApiError {
+    fn from(err: PoolError) -> Self {
+        match err {
+            PoolError::Backend(err) => err.into(),
+            PoolError::Timeout(_) | PoolError::Closed => ApiError::DatabaseUnavailable(err.into()),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        if let Some(db) = err.as_db_error() {
+            let code = db.code();
+            if *code == SqlState::UNIQUE_VIOLATION
+                && db
+                    .constraint()
+                    .is_some_and(|name| IDENTITY_CONSTRAINTS.contains(&name))
+            {
+                return ApiError::UserExists;
+            }
+            if is_unavailable(code) {
+                return ApiError::DatabaseUnavailable(err.into());
+            }
+            return ApiError::internal(err);
+        }
+        let io =
+            std::error::Error::source(&err).is_some_and(|source| source.is::<std::io::Error>());
+        if err.is_closed() || io {
+            ApiError::DatabaseUnavailable(err.into())
+        } else {
+            ApiError::internal(err)
+        }
+    }
+}
+
+/// Errors that say "the database cannot serve now", not "this request is wrong":
+/// connection exceptions, exhausted resources, shutdowns, and statement timeouts.
+fn is_unavailable(code: &SqlState) -> bool {
+    let code = code.code();
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P")
+        || code == SqlState::QUERY_CANCELED.code()
+}

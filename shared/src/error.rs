@@ -1,0 +1,258 @@
+//! The one error type handlers return, and its mapping to the contract's error body.
+
+use std::collections::BTreeMap;
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::response;
+
+/// Per-field validation messages, as sent in `fields` of a `validation_failed` error.
+pub type FieldErrors = BTreeMap<&'static str, Vec<String>>;
+
+/// Every outcome a client can see other than success. Each variant's doc names its status
+/// and code; [`ApiError::into_response`] is the only place that turns one into HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `invalid_json`: malformed JSON or a value of the wrong JSON type.
+    #[error("{0}")]
+    InvalidJson(String),
+    /// 400 `validation_failed`: well-formed input that breaks a rule, per field.
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    /// 401 `missing_token`: no `Authorization: Bearer <token>` where one is required.
+    #[error("missing bearer token")]
+    MissingToken,
+    /// 401 `invalid_token`: a token that does not verify, is of the wrong type, or whose
+    /// session or user is gone.
+    #[error("invalid token")]
+    InvalidToken,
+    /// 401 `token_reused`: an already-rotated refresh token; its session is now revoked.
+    #[error("refresh token reused")]
+    TokenReused,
+    /// 401 `invalid_credentials`: unknown login or wrong password, indistinguishably.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// 403 `forbidden`: authenticated, but not allowed to do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// 403 `wrong_password`: the confirming password is not the caller's.
+    #[error("wrong password")]
+    WrongPassword,
+    /// 404 `not_found`.
+    #[error("not found")]
+    NotFound,
+    /// 409 `user_exists`: the login, email or phone belongs to another account.
+    #[error("user exists")]
+    UserExists,
+    /// 413 `payload_too_large`: a body over [`crate::request::MAX_BODY_BYTES`].
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 429 `too_many_attempts`, with `Retry-After` in seconds.
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// 503 `database_unavailable`: the database could not be reached or timed out.
+    #[error("database unavailable")]
+    DatabaseUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// 500 `internal_error`: anything else; logged with its cause, opaque to the client.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    status: &'static str,
+    code: &'static str,
+    reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a FieldErrors>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+impl ApiError {
+    /// A 500 for an error that is ours, not the client's.
+    pub fn internal(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    /// One validation message for one field.
+    pub fn invalid_field(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Validation(BTreeMap::from([(field, vec![message.into()])]))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_) | Self::Validation(_) => StatusCode::BAD_REQUEST,
+            Self::MissingToken | Self::InvalidToken | Self::TokenReused => StatusCode::UNAUTHORIZED,
+            Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::WrongPassword => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::UserExists => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidJson(_) => "invalid_json",
+            Self::Validation(_) => "validation_failed",
+            Self::MissingToken => "missing_token",
+            Self::InvalidToken => "invalid_token",
+            Self::TokenReused => "token_reused",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden => "forbidden",
+            Self::WrongPassword => "wrong_password",
+            Self::NotFound => "not_found",
+            Self::UserExists => "user_exists",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::DatabaseUnavailable(_) => "database_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn reason(&self) -> &str {
+        match self {
+            Self::InvalidJson(reason) => reason,
+            Self::Validation(_) => "The request has invalid fields.",
+            Self::MissingToken => "A bearer access token is required.",
+            Self::InvalidToken => "The token is invalid, expired or revoked.",
+            Self::TokenReused => {
+                "The refresh token was already used; the session has been revoked."
+            }
+            Self::InvalidCredentials => "Invalid login or password.",
+            Self::Forbidden => "You are not allowed to do this.",
+            Self::WrongPassword => "The password is wrong.",
+            Self::NotFound => "Not found.",
+            Self::UserExists => "User already exists",
+            Self::PayloadTooLarge => "The request body is larger than 64 KiB.",
+            Self::TooManyAttempts { .. } => "Too many failed attempts; try again later.",
+            Self::DatabaseUnavailable(_) => "The database is unavailable; try again shortly.",
+            Self::Internal(_) => "Something went wrong on our side.",
+        }
+    }
+
+    /// The wire form: status, the contract's headers, and the error body. Server-side
+    /// errors are logged here, once, with their cause chain; the client sees only the code
+    /// and, for a 500, the request id to quote.
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(code = self.code(), error = %ErrorChain(&self), "request failed");
+        } else {
+            tracing::info!(
+                code = self.code(),
+                status = status.as_u16(),
+                "request refused"
+            );
+        }
+        let body = ErrorBody {
+            status: "error",
+            code: self.code(),
+            reason: self.reason(),
+            fields: match &self {
+                Self::Validation(fields) => Some(fields),
+                _ => None,
+            },
+            request_id: matches!(self, Self::Internal(_)).then_some(request_id),
+        };
+        let mut response = response::json(status, &body);
+        let headers = response.headers_mut();
+        match &self {
+            Self::MissingToken => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::InvalidToken | Self::TokenReused => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+                );
+            }
+            Self::TooManyAttempts { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// Displays an error followed by each of its sources: `a: b: c`.
+struct ErrorChain<'a>(&'a dyn std::error::Error);
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(err) = source {
+            write!(f, ": {err}")?;
+            source = err.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(response: &Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(response.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn an_internal_error_shows_only_its_code_and_request_id() {
+        let err = ApiError::internal(std::io::Error::other("password=hunter2 in SQL"));
+        let response = err.into_response("req-1");
+        assert_eq!(response.status(), 500);
+        let text = String::from_utf8(response.body().to_vec()).unwrap();
+        assert!(!text.contains("hunter2"));
+        assert_eq!(
+            body(&response),
+            serde_json::json!({"status": "error", "code": "internal_error",
+                "reason": "Something went wrong on our side.", "request_id": "req-1"})
+        );
+    }
+
+    #[test]
+    fn token_errors_carry_a_bearer_challenge() {
+        for err in [
+            ApiError::MissingToken,
+            ApiError::InvalidToken,
+            ApiError::TokenReused,
+        ] {
+            let response = err.into_response("r");
+            assert_eq!(response.status(), 401);
+            let challenge = response.headers()[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap();
+            assert!(challenge.starts_with("Bearer"));
+        }
+    }
+
+    #[test]
+    fn throttling_says_when_to_retry() {
+        let response = ApiError::TooManyAttempts {
+            retry_after_secs: 30,
+        }
+        .into_response("r");
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "30");
+        assert_eq!(body(&response)["code"], "too_many_attempts");
+    }
+
+    #[test]
+    fn validation_errors_list_their_fields() {
+        let response = ApiError::invalid_field("email", "must be an email").into_response("r");
+        assert_eq!(
+            body(&response)["fields"],
+            serde_json::json!({"email": ["must be an email"]})
+        );
+        assert!(body(&response).get("request_id").is_none());
+    }
+}

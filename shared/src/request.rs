@@ -1,0 +1,218 @@
+//! Reading requests: JSON bodies (64 KiB at most), the Bearer header, and collecting
+//! per-field validation messages into one `validation_failed` answer.
+
+use lambda_http::Request;
+use lambda_http::http::header;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldErrors};
+
+/// The largest body any route accepts.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Parses the body as a JSON object into `T`. Unknown fields are ignored; a body over
+/// 64 KiB is 413; anything that is not JSON, not an object, or has a field of the wrong
+/// JSON type is 400 `invalid_json`, naming the field but never echoing its value.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let bytes = req.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::InvalidJson(
+            "The request body must be a JSON object.".into(),
+        ));
+    }
+    let not_json = || ApiError::InvalidJson("The request body is not valid JSON.".into());
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            not_json()
+        } else if path == "." {
+            ApiError::InvalidJson("The request body must be a JSON object.".into())
+        } else {
+            ApiError::InvalidJson(format!("Field `{path}` has the wrong JSON type."))
+        }
+    })?;
+    deserializer.end().map_err(|_| not_json())?;
+    Ok(value)
+}
+
+/// The token of an `Authorization: Bearer <token>` header; 401 `missing_token` when the
+/// header is absent or not of that form.
+pub fn bearer_token(req: &Request) -> Result<&str, ApiError> {
+    optional_bearer_token(req)?.ok_or(ApiError::MissingToken)
+}
+
+/// Like [`bearer_token`], but no `Authorization` header at all is `Ok(None)`; a header
+/// that is present but malformed is still 401 `missing_token`.
+pub fn optional_bearer_token(req: &Request) -> Result<Option<&str>, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ApiError::MissingToken)?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::MissingToken)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(ApiError::MissingToken);
+    }
+    Ok(Some(token))
+}
+
+/// Collects validation messages for several fields, so one answer lists them all.
+#[derive(Default)]
+pub struct Fields {
+    errors: FieldErrors,
+}
+
+impl Fields {
+    /// Records `field`'s error, if any, and hands back the parsed value.
+    pub fn check<T>(&mut self, field: &'static str, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.add(field, message);
+                None
+            }
+        }
+    }
+
+    /// A field that must be present: parsed when given, "is required" when not.
+    pub fn required<R, T>(
+        &mut self,
+        field: &'static str,
+        raw: Option<R>,
+        parse: impl FnOnce(R) -> Result<T, String>,
+    ) -> Option<T> {
+        match raw {
+            Some(raw) => self.check(field, parse(raw)),
+            None => {
+                self.add(field, "is required".into());
+                None
+            }
+        }
+    }
+
+    /// A field that may be absent: `None` when absent, parsed when given.
+    pub fn optional<R, T>(
+        &mut self,
+        field: &'static str,
+        raw: Option<R>,
+        parse: impl FnOnce(R) -> Result<T, String>,
+    ) -> Option<T> {
+        raw.and_then(|raw| self.check(field, parse(raw)))
+    }
+
+    pub fn add(&mut self, field: &'static str, message: String) {
+        self.errors.entry(field).or_default().push(message);
+    }
+
+    /// `Ok` when no field failed; otherwise 400 `validation_failed` with every message.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+/// Unwraps a value that [`Fields::required`] produced once [`Fields::finish`] has passed.
+pub fn validated<T>(value: Option<T>) -> Result<T, ApiError> {
+    value.ok_or_else(|| ApiError::internal("a required field passed validation without a value"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::Body;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    struct Login {
+        login: Option<String>,
+    }
+
+    fn request(body: &str) -> Request {
+        Request::new(Body::from(body.to_owned()))
+    }
+
+    fn reason(body: &str) -> String {
+        match json_body::<Login>(&request(body)) {
+            Err(ApiError::InvalidJson(reason)) => reason,
+            other => panic!("expected invalid_json, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_json_object_parses_and_unknown_fields_are_ignored() {
+        let login: Login = json_body(&request(r#"{"login": "ann", "extra": [1]}"#)).unwrap();
+        assert_eq!(login.login.as_deref(), Some("ann"));
+    }
+
+    #[test]
+    fn malformed_or_mistyped_bodies_are_invalid_json_without_echoing_values() {
+        assert_eq!(reason(""), "The request body must be a JSON object.");
+        assert_eq!(reason("{"), "The request body is not valid JSON.");
+        assert_eq!(reason("{} x"), "The request body is not valid JSON.");
+        assert_eq!(reason("[1]"), "The request body must be a JSON object.");
+        assert_eq!(reason("null"), "The request body must be a JSON object.");
+        let mistyped = reason(r#"{"login": 123456789}"#);
+        assert_eq!(mistyped, "Field `login` has the wrong JSON type.");
+    }
+
+    #[test]
+    fn a_body_over_64_kib_is_too_large() {
+        let body = format!(r#"{{"login": "{}"}}"#, "a".repeat(MAX_BODY_BYTES));
+        assert!(matches!(
+            json_body::<Login>(&request(&body)),
+            Err(ApiError::PayloadTooLarge)
+        ));
+    }
+
+    fn with_auth(value: &str) -> Request {
+        let mut req = request("");
+        req.headers_mut()
+            .insert(header::AUTHORIZATION, value.parse().unwrap());
+        req
+    }
+
+    #[test]
+    fn bearer_headers_must_have_the_scheme_and_a_token() {
+        assert_eq!(
+            bearer_token(&with_auth("Bearer abc.def")).unwrap(),
+            "abc.def"
+        );
+        assert_eq!(bearer_token(&with_auth("bearer abc")).unwrap(), "abc");
+        for bad in ["Basic abc", "Bearer", "Bearer   ", "abc"] {
+            assert!(
+                matches!(bearer_token(&with_auth(bad)), Err(ApiError::MissingToken)),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            bearer_token(&request("")),
+            Err(ApiError::MissingToken)
+        ));
+        assert!(optional_bearer_token(&request("")).unwrap().is_none());
+    }
+
+    #[test]
+    fn fields_collect_every_message() {
+        let mut fields = Fields::default();
+        let a: Option<u8> = fields.required("a", None::<&str>, |_| Ok(1));
+        let b: Option<u8> = fields.optional("b", Some("x"), |_| Err("bad".to_owned()));
+        let c: Option<u8> = fields.optional("c", None::<&str>, |_| Err("unused".to_owned()));
+        assert_eq!((a, b, c), (None, None, None));
+        match fields.finish() {
+            Err(ApiError::Validation(errors)) => {
+                assert_eq!(errors["a"], vec!["is required"]);
+                assert_eq!(errors["b"], vec!["bad"]);
+                assert!(!errors.contains_key("c"));
+            }
+            _ => panic!("expected validation errors"),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Sessions: one per login (one refresh-token family). The database row is the truth:
+//! an access token is honoured only while its session is live, and a refresh token only
+//! while its `jti` is the session's current one.
+
+use std::time::Duration;
+
+use deadpool_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::tokens::Claims;
+use crate::users::{self, User};
+
+/// A session just opened, with the `jti` its first refresh token must carry.
+pub struct NewSession {
+    pub id: Uuid,
+    pub refresh_jti: Uuid,
+}
+
+/// Opens a session for `user_id` that lives `ttl` unless refreshed.
+pub async fn open(
+    client: &impl GenericClient,
+    user_id: i64,
+    ttl: Duration,
+) -> Result<NewSession, ApiError> {
+    let refresh_jti = Uuid::new_v4();
+    let statement = client
+        .prepare_cached(
+            "INSERT INTO sessions (user_id, refresh_jti, expires_at)
+             VALUES ($1, $2, now() + make_interval(secs => $3))
+             RETURNING id",
+        )
+        .await?;
+    let row = client
+        .query_one(&statement, &[&user_id, &refresh_jti, &(ttl.as_secs_f64())])
+        .await?;
+    Ok(NewSession {
+        id: row.try_get("id")?,
+        refresh_jti,
+    })
+}
+
+/// Rotates the session of a verified refresh token, in one statement: if the presented
+/// `jti` is the current one, it is replaced by a new one and the session's user returned;
+/// if it is an older one, the token was reused and the whole session is revoked (401
+/// `token_reused`). An unknown, revoked or expired session is 401 `invalid_token`.
+///
+/// The row lock decides races: of concurrent presentations of one token, the first wins
+/// and every later one sees the new `jti`, counts as reuse, and revokes the session.
+pub async fn rotate(
+    client: &impl GenericClient,
+    refresh: &Claims,
+    ttl: Duration,
+) -> Result<(User, Uuid), ApiError> {
+    let new_jti = Uuid::new_v4();
+    let sql = format!(
+        "WITH s AS (
+            UPDATE sessions SET
+                refresh_jti = CASE WHEN refresh_jti = $3 THEN $4 ELSE refresh_jti END,
+                refreshed_at = CASE WHEN refresh_jti = $3 THEN now() ELSE refreshed_at END,
+                expires_at = CASE WHEN refresh_jti = $3
+                    THEN now() + make_interval(secs => $5) ELSE expires_at END,
+                revoked_at = CASE WHEN refresh_jti = $3 THEN NULL ELSE now() END,
+                revoked_reason = CASE WHEN refresh_jti = $3 THEN NULL ELSE 'refresh_token_reused' END
+            WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
+            RETURNING user_id, refresh_jti = $4 AS rotated
+         )
+         SELECT s.rotated, {} FROM s JOIN users u ON u.id = s.user_id",
+        users::COLUMNS
+    );
+    let statement = client.prepare_cached(&sql).await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+        &refresh.sid,
+        &refresh.user_id,
+        &refresh.jti,
+        &new_jti,
+        &ttl.as_secs_f64(),
+    ];
+    let row = client
+        .query_opt(&statement, &params)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
+    let rotated: bool = row.try_get("rotated")?;
+    if !rotated {
+        tracing::warn!(session = %refresh.sid, user_id = refresh.user_id, "refresh token reused; session revoked");
+        return Err(ApiError::TokenReused);
+    }
+    Ok((User::from_row(&row)?, new_jti))
+}
+
+/// Revokes one session of `user_id`. Revoking an already revoked session is not an error.
+pub async fn revoke(
+    client: &impl GenericClient,
+    session_id: Uuid,
+    user_id: i64,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let statement = client
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = now(), revoked_reason = $3
+             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+        )
+        .await?;
+    client
+        .execute(&statement, &[&session_id, &user_id, &reason])
+        .await?;
+    Ok(())
+}
+
+/// Revokes every live session of `user_id`; returns how many.
+pub async fn revoke_all(
+    client: &impl GenericClient,
+    user_id: i64,
+    reason: &str,
+) -> Result<u64, ApiError> {
+    let statement = client
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+             WHERE user_id = $1 AND revoked_at IS NULL",
+        )
+        .await?;
+    Ok(client.execute(&statement, &[&user_id, &reason]).await?)
+}

@@ -1,0 +1,65 @@
+//! The user as stored and as shown: the full object (to the user and to admins) and the
+//! public one (to everyone else), plus the column list every user query selects.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_postgres::Row;
+
+use crate::error::ApiError;
+use crate::identity::Role;
+
+/// The columns [`User::from_row`] reads, for a `users` table aliased `u`.
+pub const COLUMNS: &str =
+    "u.id, u.login, u.name, u.email, u.phone, u.role, u.created_at, u.updated_at";
+
+/// A user, serialized as the contract's full object. Never holds the password hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub login: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What other users may see of a user.
+#[derive(Debug, Serialize)]
+pub struct PublicUser<'a> {
+    pub id: i64,
+    pub login: &'a str,
+    pub name: Option<&'a str>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    /// Reads [`COLUMNS`] from a row.
+    pub fn from_row(row: &Row) -> Result<Self, ApiError> {
+        let role: String = row.try_get("role")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            login: row.try_get("login")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            phone: row.try_get("phone")?,
+            role: Role::parse(&role).map_err(ApiError::internal)?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+
+    pub fn public(&self) -> PublicUser<'_> {
+        PublicUser {
+            id: self.id,
+            login: &self.login,
+            name: self.name.as_deref(),
+            created_at: self.created_at,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}

@@ -1,0 +1,67 @@
+use latchkey_tests::TestApp;
+use migrate::AdminOutcome;
+
+use crate::Api;
+
+#[tokio::test]
+async fn migrating_again_applies_nothing_new() {
+    let t = TestApp::new().await;
+    let outcome = migrate::run(&t.app).await.unwrap();
+    assert!(outcome.applied.is_empty(), "{:?}", outcome.applied);
+    assert_eq!(outcome.admin, AdminOutcome::NotConfigured);
+}
+
+#[tokio::test]
+async fn the_admin_is_created_once_and_never_overwritten() {
+    let t = TestApp::new().await;
+    let app = t.reconfigured(&[
+        ("ADMIN_LOGIN", "root"),
+        ("ADMIN_PASSWORD", "admin-password-1"),
+    ]);
+    assert_eq!(
+        migrate::run(&app).await.unwrap().admin,
+        AdminOutcome::Created
+    );
+    let login = Api(&t).login("root", "admin-password-1").await;
+    assert_eq!(login.status, 200);
+    assert_eq!(login.body["user"]["role"], "admin");
+
+    let changed = t.reconfigured(&[
+        ("ADMIN_LOGIN", "root"),
+        ("ADMIN_PASSWORD", "a-new-password"),
+    ]);
+    assert_eq!(
+        migrate::run(&changed).await.unwrap().admin,
+        AdminOutcome::AlreadyExists
+    );
+    assert_eq!(
+        Api(&t).login("root", "admin-password-1").await.status,
+        200,
+        "password unchanged"
+    );
+}
+
+#[tokio::test]
+async fn an_existing_user_with_the_admin_login_is_left_alone() {
+    let t = TestApp::new().await;
+    Api(&t).sign_up("boss").await;
+    let app = t.reconfigured(&[
+        ("ADMIN_LOGIN", "BOSS"),
+        ("ADMIN_PASSWORD", "admin-password-1"),
+    ]);
+    assert_eq!(
+        migrate::run(&app).await.unwrap().admin,
+        AdminOutcome::AlreadyExists
+    );
+    let role = t
+        .sql()
+        .await
+        .query_one("SELECT role FROM users", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        role.get::<_, String>(0),
+        "user",
+        "never promoted, never overwritten"
+    );
+}

@@ -1,0 +1,151 @@
+use latchkey_tests::{TestApp, json, req};
+
+use crate::{Api, PASSWORD};
+
+#[tokio::test]
+async fn refreshing_rotates_the_pair_and_returns_the_user() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let registered = api.sign_up("ivy").await;
+    let refreshed = api.refresh(&registered.refresh_token()).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_eq!(refreshed.body["user"], registered.body["user"]);
+    assert_ne!(refreshed.refresh_token(), registered.refresh_token());
+    assert_eq!(api.me(&refreshed.access_token()).await.status, 200);
+    let again = api.refresh(&refreshed.refresh_token()).await;
+    assert_eq!(again.status, 200, "the new refresh token rotates in turn");
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_revokes_the_whole_session() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let registered = api.sign_up("jack").await;
+    let old_refresh = registered.refresh_token();
+    let rotated = api.refresh(&old_refresh).await;
+
+    let reused = api.refresh(&old_refresh).await;
+    assert_eq!(reused.status, 401);
+    assert_eq!(reused.error_code(), "token_reused");
+    assert!(
+        reused
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer")
+    );
+
+    // Everything of that session is dead now, the legitimate new pair included.
+    let newest = api.refresh(&rotated.refresh_token()).await;
+    assert_eq!(newest.status, 401);
+    assert_eq!(newest.error_code(), "invalid_token");
+    assert_eq!(api.me(&rotated.access_token()).await.status, 401);
+    assert_eq!(api.me(&registered.access_token()).await.status, 401);
+    // Other sessions of the user are untouched.
+    let other = api.login("jack", PASSWORD).await;
+    assert_eq!(api.me(&other.access_token()).await.status, 200);
+}
+
+#[tokio::test]
+async fn concurrent_presentations_of_one_refresh_token_yield_one_pair_and_a_revoked_session() {
+    let t = TestApp::with_env(&[("DATABASE_POOL_SIZE", "10")]).await;
+    let registered = Api(&t).sign_up("kim").await;
+    let token = registered.refresh_token();
+    let attempts = (0..10).map(|_| {
+        ::refresh::handler(
+            &t.app,
+            req::post("/auth/refresh", &json!({"refresh_token": token})),
+        )
+    });
+    let responses: Vec<_> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|o| t.respond(o))
+        .collect();
+    let winners: Vec<_> = responses.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "{:?}",
+        responses.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    // The first loser to get the row lock sees the rotated jti, counts as reuse and revokes
+    // the session; those after it find a revoked session.
+    let codes: Vec<&str> = responses
+        .iter()
+        .filter(|r| r.status != 200)
+        .map(|r| r.error_code())
+        .collect();
+    assert!(
+        codes
+            .iter()
+            .all(|c| *c == "token_reused" || *c == "invalid_token"),
+        "{codes:?}"
+    );
+    assert!(codes.contains(&"token_reused"), "{codes:?}");
+    assert_eq!(
+        Api(&t).me(&winners[0].access_token()).await.status,
+        401,
+        "the session is revoked"
+    );
+}
+
+#[tokio::test]
+async fn an_access_token_is_not_a_refresh_token() {
+    let t = TestApp::new().await;
+    let registered = Api(&t).sign_up("leo").await;
+    let response = Api(&t).refresh(&registered.access_token()).await;
+    assert_eq!(response.status, 401);
+    assert_eq!(response.error_code(), "invalid_token");
+}
+
+#[tokio::test]
+async fn garbage_expired_or_foreign_refresh_tokens_are_invalid() {
+    let t = TestApp::new().await;
+    let registered = Api(&t).sign_up("mia").await;
+    let foreign = t.reconfigured(&[("JWT_SECRET", "another-secret-another-secret-0123456789")]);
+    let mut claims = foreign
+        .tokens
+        .verify(
+            &foreign
+                .tokens
+                .issue(
+                    1,
+                    shared::identity::Role::User,
+                    uuid::Uuid::new_v4(),
+                    uuid::Uuid::new_v4(),
+                )
+                .unwrap()
+                .refresh_token,
+            shared::tokens::TokenType::Refresh,
+        )
+        .unwrap();
+    let foreign_token = foreign.tokens.sign(&claims).unwrap();
+    claims = t
+        .app
+        .tokens
+        .verify(
+            &registered.refresh_token(),
+            shared::tokens::TokenType::Refresh,
+        )
+        .unwrap();
+    claims.exp = chrono::Utc::now().timestamp() - 10;
+    let expired = t.app.tokens.sign(&claims).unwrap();
+    for token in ["garbage", "a.b.c", foreign_token.as_str(), expired.as_str()] {
+        let response = Api(&t).refresh(token).await;
+        assert_eq!(response.status, 401, "{token}");
+        assert_eq!(response.error_code(), "invalid_token");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_refresh_token_is_a_validation_error() {
+    let t = TestApp::new().await;
+    let response =
+        t.respond(::refresh::handler(&t.app, req::post("/auth/refresh", &json!({}))).await);
+    assert_eq!(response.status, 400);
+    assert_eq!(response.error_code(), "validation_failed");
+    assert_eq!(
+        response.body["fields"]["refresh_token"],
+        json!(["is required"])
+    );
+}

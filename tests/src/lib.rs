@@ -1,0 +1,316 @@
+//! Test helpers shared by the handler suite (in-process, a fresh Postgres database per
+//! test) and the end-to-end suite (HTTP against the local stack).
+//!
+//! Needs `LATCHKEY_TEST_DATABASE_URL` (a role that may create databases) for handler tests
+//! and `LATCHKEY_E2E_URL` for end-to-end tests; `local/test.sh` sets both.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+
+use lambda_http::http::{HeaderMap, Method, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::Value;
+use shared::{ApiError, App, Config};
+
+pub use serde_json::json;
+
+/// A response as tests look at it.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn from_lambda(response: Response<Body>) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The error `code` of a contract error body, after checking its shape.
+    pub fn error_code(&self) -> &str {
+        assert_eq!(
+            self.body["status"], "error",
+            "not an error body: {}",
+            self.body
+        );
+        assert!(
+            self.body["reason"].as_str().is_some_and(|r| !r.is_empty()),
+            "{}",
+            self.body
+        );
+        self.body["code"].as_str().unwrap()
+    }
+
+    pub fn access_token(&self) -> String {
+        self.body["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access token in {}", self.body))
+            .into()
+    }
+
+    pub fn refresh_token(&self) -> String {
+        self.body["refresh_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no refresh token in {}", self.body))
+            .into()
+    }
+}
+
+/// A unique suffix for logins, emails and database names.
+pub fn unique() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// A fresh, migrated database and an [`App`] configured against it, as a function's
+/// `main` would build it (`APP_SETTINGS=testing`).
+pub struct TestApp {
+    pub app: App,
+    pub database_url: String,
+    env: HashMap<String, String>,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_env(&[]).await
+    }
+
+    /// A fresh database, with extra configuration variables.
+    pub async fn with_env(extra: &[(&str, &str)]) -> Self {
+        let database_url = create_database().await;
+        let mut env: HashMap<String, String> = [
+            ("APP_SETTINGS", "testing"),
+            ("JWT_SECRET", "test-secret-test-secret-test-secret-0123"),
+            ("JWT_ISSUER", "http://latchkey.test"),
+            ("DATABASE_POOL_SIZE", "4"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        env.insert("DATABASE_URL".into(), database_url.clone());
+        let app = build_app(&env, extra);
+        let mut client = app.db().await.unwrap();
+        shared::db::migrate(&mut client).await.unwrap();
+        drop(client);
+        Self {
+            app,
+            database_url,
+            env,
+        }
+    }
+
+    /// Another app on the same database with some variables changed, as after a
+    /// redeploy with new configuration.
+    pub fn reconfigured(&self, changes: &[(&str, &str)]) -> App {
+        build_app(&self.env, changes)
+    }
+
+    /// The handler's outcome as the client would see it.
+    pub fn respond(&self, outcome: Result<Response<Body>, ApiError>) -> TestResponse {
+        TestResponse::from_lambda(shared::lambda::respond(outcome, "test-request"))
+    }
+
+    /// A direct connection for arranging and inspecting rows.
+    pub async fn sql(&self) -> tokio_postgres::Client {
+        connect(&self.database_url).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.app.pool.close();
+    }
+}
+
+fn build_app(env: &HashMap<String, String>, changes: &[(&str, &str)]) -> App {
+    let mut env = env.clone();
+    for (k, v) in changes {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let config = Config::from_lookup(|name| env.get(name).cloned())
+        .unwrap_or_else(|err| panic!("test configuration: {err}"));
+    App::new(config).unwrap_or_else(|err| panic!("test app: {err}"))
+}
+
+fn admin_url() -> String {
+    std::env::var("LATCHKEY_TEST_DATABASE_URL").expect(
+        "LATCHKEY_TEST_DATABASE_URL is not set: run the tests with local/test.sh, which starts \
+         Postgres and sets it",
+    )
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, ""), |(b, q)| (b, q));
+    let prefix = base.rsplit_once('/').map_or(base, |(prefix, _)| prefix);
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{prefix}/{database}{query}")
+}
+
+async fn create_database() -> String {
+    let admin = admin_url();
+    let name = format!("test_{}", unique());
+    connect(&admin)
+        .await
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    with_database(&admin, &name)
+}
+
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// Requests as API Gateway hands them to a function.
+pub mod req {
+    use super::*;
+
+    pub fn json(method: Method, path: &str, body: &Value) -> Request {
+        raw(method, path, body.to_string())
+    }
+
+    pub fn post(path: &str, body: &Value) -> Request {
+        json(Method::POST, path, body)
+    }
+
+    pub fn get(path: &str) -> Request {
+        raw(Method::GET, path, String::new())
+    }
+
+    /// A request with a literal body, e.g. malformed JSON.
+    pub fn raw(method: Method, path: &str, body: String) -> Request {
+        let (path_only, query) = path.split_once('?').unwrap_or((path, ""));
+        let params: HashMap<String, String> = query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect();
+        let body = if body.is_empty() {
+            Body::Empty
+        } else {
+            Body::from(body)
+        };
+        lambda_http::http::Request::builder()
+            .method(method)
+            .uri(format!("https://latchkey.test{path_only}?{query}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .unwrap()
+            .with_query_string_parameters(params)
+            .with_raw_http_path(path_only)
+    }
+
+    pub fn bearer(mut request: Request, token: &str) -> Request {
+        request.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        request
+    }
+
+    pub fn authorization(mut request: Request, value: &str) -> Request {
+        request
+            .headers_mut()
+            .insert(header::AUTHORIZATION, value.parse().unwrap());
+        request
+    }
+
+    pub fn path_param(request: Request, name: &str, value: &str) -> Request {
+        request.with_path_parameters(HashMap::from([(name.to_owned(), value.to_owned())]))
+    }
+}
+
+/// An HTTP client for the local stack (`LATCHKEY_E2E_URL`, e.g. http://127.0.0.1:8000).
+pub struct Http {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Http {
+    pub fn new() -> Self {
+        let base = std::env::var("LATCHKEY_E2E_URL").expect(
+            "LATCHKEY_E2E_URL is not set: run the tests with local/test.sh, which serves the API \
+             and sets it",
+        );
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> TestResponse {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.send(reqwest::Method::POST, path, None, Some(body.to_string()))
+            .await
+    }
+
+    pub async fn post_auth(&self, path: &str, token: &str, body: Option<Value>) -> TestResponse {
+        self.send(
+            reqwest::Method::POST,
+            path,
+            Some(token),
+            body.map(|b| b.to_string()),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.send(reqwest::Method::GET, path, token, None).await
+    }
+}
