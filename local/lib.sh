@@ -89,6 +89,7 @@ start_postgres_cluster() {
     "${as[@]}" initdb -D "$dir" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
   say "starting Postgres on 127.0.0.1:$port"
+  export LATCHKEY_STARTED_PG=1
   "${as[@]}" pg_ctl -D "$dir" -l "$dir/server.log" -w \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=off" \
     start >/dev/null || die "Postgres did not start; see local/.data/pg/server.log"
@@ -141,4 +142,24 @@ watch() {
   local port=$1; shift
   cd "$ROOT" && exec cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" \
     --timeout 30 "$@"
+}
+
+# The routes of the workspace router table, one "METHOD PATH" a line.
+router_routes() {
+  python3 - "$ROOT/Cargo.toml" <<'PY'
+import sys, tomllib
+router = tomllib.load(open(sys.argv[1], "rb"))["workspace"]["metadata"]["lambda"]["watch"]["router"]
+for path, targets in router.items():
+    for target in targets:
+        print(target["method"], path)
+PY
+}
+
+# DATABASE_URL with another database name.
+database_url_for() {
+  python3 - "$DATABASE_URL" "$1" <<'PY'
+import sys, urllib.parse
+url = urllib.parse.urlsplit(sys.argv[1])
+print(urllib.parse.urlunsplit(url._replace(path="/" + sys.argv[2])))
+PY
 }

@@ -43,7 +43,7 @@ impl Login {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let login = raw.trim();
         let chars = login.chars().count();
-        if chars < 3 || chars > LOGIN_MAX_CHARS {
+        if !(3..=LOGIN_MAX_CHARS).contains(&chars) {
             return Err(format!("must be 3 to {LOGIN_MAX_CHARS} characters"));
         }
         if login.chars().any(|c| c.is_whitespace() || c.is_control()) {

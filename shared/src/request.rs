@@ -18,10 +18,15 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::InvalidJson(
-            "The request body must be a JSON object.".into(),
-        ));
+    // serde would also read a struct from a JSON array (fields by position): only an
+    // object is a valid body.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        let blank = bytes.iter().all(u8::is_ascii_whitespace);
+        let reason = match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(_) if !blank => "The request body is not valid JSON.",
+            _ => "The request body must be a JSON object.",
+        };
+        return Err(ApiError::InvalidJson(reason.into()));
     }
     let not_json = || ApiError::InvalidJson("The request body is not valid JSON.".into());
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
@@ -158,6 +163,11 @@ mod tests {
         assert_eq!(reason("{"), "The request body is not valid JSON.");
         assert_eq!(reason("{} x"), "The request body is not valid JSON.");
         assert_eq!(reason("[1]"), "The request body must be a JSON object.");
+        assert_eq!(
+            reason(r#"["ann"]"#),
+            "The request body must be a JSON object."
+        );
+        assert_eq!(reason("[1"), "The request body is not valid JSON.");
         assert_eq!(reason("null"), "The request body must be a JSON object.");
         let mistyped = reason(r#"{"login": 123456789}"#);
         assert_eq!(mistyped, "Field `login` has the wrong JSON type.");

@@ -76,10 +76,15 @@ impl Tokens {
         let mut validation = Validation::new(algorithm);
         validation.leeway = 0;
         validation.set_issuer(&[&config.issuer]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
         match &config.audience {
-            Some(audience) => validation.set_audience(&[audience]),
-            None => validation.validate_aud = false,
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                validation.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
+            }
+            None => {
+                validation.validate_aud = false;
+                validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+            }
         }
         Ok(Self {
             header: Header::new(algorithm),

@@ -179,6 +179,7 @@ async fn malformed_or_mistyped_json_is_invalid_json() {
         "[]",
         r#"{"login": 5, "password": "secret123"}"#,
         r#"{"login": "x", "password": ["secret123"]}"#,
+        r#"["ann", null, null, "secret123"]"#,
     ] {
         let request = req::raw(Method::POST, "/auth/register", body.to_owned());
         let response = t.respond(::register::handler(&t.app, request).await);

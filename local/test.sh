@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs every test: unit, handler (in-process, a fresh Postgres database per test) and
+# end-to-end (HTTP through `cargo lambda watch` on 127.0.0.1:${E2E_PORT:-8000}). Starts
+# what it needs (Postgres, cargo-lambda, the local stack) and stops what it started.
+# Extra arguments go to `cargo test`, e.g. `local/test.sh -- refresh`.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+# Test settings win over local/.env: cheap scrypt, testing defaults.
+export APP_SETTINGS=testing SCRYPT_LOG_N=${TEST_SCRYPT_LOG_N:-10} RUST_LOG=${RUST_LOG:-info}
+unset ADMIN_LOGIN ADMIN_PASSWORD
+load_env
+unset ADMIN_LOGIN ADMIN_PASSWORD
+ensure_postgres
+ensure_cargo_lambda
+
+port=${E2E_PORT:-8000}
+if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; then
+  die "something already listens on 127.0.0.1:$port (local/serve.sh?); stop it or set E2E_PORT"
+fi
+
+app_url=$DATABASE_URL
+e2e_db="latchkey_e2e_$$"
+watch_pid=
+cleanup() {
+  [[ -n $watch_pid ]] && kill -TERM -- "-$watch_pid" 2>/dev/null && sleep 2
+  psql -q "$app_url" -c "DROP DATABASE IF EXISTS $e2e_db WITH (FORCE)" >/dev/null 2>&1 || true
+  [[ ${LATCHKEY_STARTED_PG:-} == 1 ]] && stop_postgres_cluster
+  return 0
+}
+trap cleanup EXIT
+
+build_functions
+say "building the tests"
+(cd "$ROOT" && cargo test --workspace --no-run --quiet "$@" 2>&1 | grep -v '^ *Executable' >&2 || true)
+
+psql -q "$app_url" -v ON_ERROR_STOP=1 -c "CREATE DATABASE $e2e_db" >/dev/null
+export DATABASE_URL=$(database_url_for "$e2e_db")
+run_migrations
+
+log="$ROOT/target/e2e-watch.log"
+say "serving the stack for end-to-end tests on 127.0.0.1:$port (log: target/e2e-watch.log)"
+setsid bash -c "source '$LOCAL/lib.sh'; watch $port --ignore-changes" >"$log" 2>&1 &
+watch_pid=$!
+for _ in $(seq 240); do
+  curl -s -o /dev/null --max-time 30 "http://127.0.0.1:$port/health" && break
+  kill -0 "$watch_pid" 2>/dev/null || { cat "$log" >&2; die "cargo lambda watch exited"; }
+  sleep 0.5
+done
+# Start every function once, so that no test waits for a function process to come up.
+while read -r method path; do
+  curl -s -o /dev/null --max-time 60 -X "$method" "http://127.0.0.1:$port${path//\{id\}/0}" || true
+done < <(router_routes)
+
+say "running the tests"
+export LATCHKEY_TEST_DATABASE_URL=$app_url LATCHKEY_E2E_URL="http://127.0.0.1:$port"
+cd "$ROOT"
+results="$ROOT/target/test-output.log"
+status=0
+cargo test --workspace "$@" 2>&1 | tee "$results" || status=$?
+# cargo prints one summary per test binary (the last is often an empty doc-test run);
+# close with the total.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\nall tests: %d passed, %d failed\n", p, f }' "$results"
+exit "$status"
