@@ -1,8 +1,8 @@
 //! Reading requests: JSON bodies (64 KiB at most), the Bearer header, and collecting
 //! per-field validation messages into one `validation_failed` answer.
 
-use lambda_http::Request;
 use lambda_http::http::header;
+use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldErrors};
@@ -64,6 +64,78 @@ pub fn optional_bearer_token(req: &Request) -> Result<Option<&str>, ApiError> {
         return Err(ApiError::MissingToken);
     }
     Ok(Some(token))
+}
+
+/// A query parameter's first value, if present.
+pub fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.query_string_parameters_ref()
+        .and_then(|params| params.first(name))
+}
+
+/// An integer query parameter within `range`, `default` when absent; the message says
+/// what is allowed. Collect with [`Fields::check`] to report several parameters at once.
+pub fn int_param(
+    req: &Request,
+    name: &str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, String> {
+    let Some(raw) = query_param(req, name) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<i64>() {
+        Ok(value) if range.contains(&value) => Ok(value),
+        _ => Err(format!(
+            "must be an integer from {} to {}",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+/// The id in the path (`/users/{id}`): a positive integer, else 400 `validation_failed`.
+pub fn path_id(req: &Request, name: &'static str) -> Result<i64, ApiError> {
+    let raw = req
+        .path_parameters_ref()
+        .and_then(|params| params.first(name))
+        .unwrap_or("");
+    match raw.parse::<i64>() {
+        Ok(id) if id >= 1 => Ok(id),
+        _ => Err(ApiError::invalid_field(name, "must be a positive integer")),
+    }
+}
+
+/// `page_num` (>= 1, default 1) and `page_size` (1..=100, default 20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub num: i64,
+    pub size: i64,
+}
+
+impl Page {
+    pub const MAX_SIZE: i64 = 100;
+
+    pub fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let mut fields = Fields::default();
+        let num = fields.check(
+            "page_num",
+            int_param(req, "page_num", 1, 1..=i64::from(i32::MAX)),
+        );
+        let size = fields.check(
+            "page_size",
+            int_param(req, "page_size", 20, 1..=Self::MAX_SIZE),
+        );
+        fields.finish()?;
+        Ok(Self {
+            num: validated(num)?,
+            size: validated(size)?,
+        })
+    }
+
+    /// Rows to skip: `(num - 1) * size`.
+    pub fn offset(self) -> i64 {
+        (self.num - 1) * self.size
+    }
 }
 
 /// Collects validation messages for several fields, so one answer lists them all.
@@ -207,6 +279,55 @@ mod tests {
             Err(ApiError::MissingToken)
         ));
         assert!(optional_bearer_token(&request("")).unwrap().is_none());
+    }
+
+    fn with_query(pairs: &[(&str, &str)]) -> Request {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        request("").with_query_string_parameters(map)
+    }
+
+    #[test]
+    fn pages_default_and_stay_in_range() {
+        assert_eq!(
+            Page::from_request(&request("")).unwrap(),
+            Page { num: 1, size: 20 }
+        );
+        let page = Page::from_request(&with_query(&[("page_num", "3"), ("page_size", "100")]));
+        assert_eq!(page.unwrap().offset(), 200);
+        for (num, size) in [
+            ("0", "20"),
+            ("1", "0"),
+            ("1", "101"),
+            ("x", "20"),
+            ("1", "2.5"),
+            ("-1", "-1"),
+        ] {
+            let page = Page::from_request(&with_query(&[("page_num", num), ("page_size", size)]));
+            assert!(matches!(page, Err(ApiError::Validation(_))), "{num} {size}");
+        }
+        match Page::from_request(&with_query(&[("page_num", "0"), ("page_size", "0")])) {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors.len(), 2, "both named"),
+            _ => panic!("expected validation errors"),
+        }
+    }
+
+    #[test]
+    fn path_ids_are_positive_integers() {
+        let with_id = |id: &str| {
+            let map = std::collections::HashMap::from([("id".to_owned(), id.to_owned())]);
+            request("").with_path_parameters(map)
+        };
+        assert_eq!(path_id(&with_id("42"), "id").unwrap(), 42);
+        for bad in ["0", "-1", "abc", "1.5", "", "99999999999999999999"] {
+            assert!(
+                matches!(path_id(&with_id(bad), "id"), Err(ApiError::Validation(_))),
+                "{bad}"
+            );
+        }
+        assert!(path_id(&request(""), "id").is_err());
     }
 
     #[test]

@@ -4,6 +4,8 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use crate::request::Page;
+
 /// `{"status": "ok", ...fields of body}`.
 #[derive(Serialize)]
 struct Envelope<T> {
@@ -20,6 +22,36 @@ pub fn ok<T: Serialize>(status: StatusCode, body: T) -> Response<Body> {
 /// `{"status": "ok"}` and nothing else.
 pub fn ok_empty() -> Response<Body> {
     ok(StatusCode::OK, serde_json::Map::new())
+}
+
+/// A page: `{"status": "ok", "<key>": [...], "page_num", "page_size", "total", "total_pages"}`
+/// with `total_pages = ceil(total / page_size)` (0 when `total` is 0).
+pub fn page<T: Serialize>(
+    key: &'static str,
+    items: &[T],
+    page: Page,
+    total: i64,
+) -> Response<Body> {
+    #[derive(Serialize)]
+    struct PageBody<'a, T> {
+        #[serde(flatten)]
+        items: std::collections::BTreeMap<&'static str, &'a [T]>,
+        page_num: i64,
+        page_size: i64,
+        total: i64,
+        total_pages: i64,
+    }
+    let total_pages = (total + page.size - 1) / page.size;
+    ok(
+        StatusCode::OK,
+        PageBody {
+            items: std::collections::BTreeMap::from([(key, items)]),
+            page_num: page.num,
+            page_size: page.size,
+            total,
+            total_pages,
+        },
+    )
 }
 
 /// Any JSON response with the contract's headers (`no-store`, `nosniff`).
@@ -55,6 +87,21 @@ pub fn with_headers(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_counts_its_pages() {
+        let body = |total| {
+            let response = page("users", &[1, 2], Page { num: 2, size: 2 }, total);
+            serde_json::from_slice::<serde_json::Value>(response.body().as_ref()).unwrap()
+        };
+        assert_eq!(
+            body(5),
+            serde_json::json!({"status": "ok", "users": [1, 2], "page_num": 2, "page_size": 2,
+                "total": 5, "total_pages": 3})
+        );
+        assert_eq!(body(0)["total_pages"], 0);
+        assert_eq!(body(4)["total_pages"], 2);
+    }
 
     #[test]
     fn ok_puts_the_body_next_to_the_status() {
