@@ -36,6 +36,9 @@ say "building the tests"
 
 psql -q "$app_url" -v ON_ERROR_STOP=1 -c "CREATE DATABASE $e2e_db" >/dev/null
 export DATABASE_URL=$(database_url_for "$e2e_db")
+# The end-to-end stack gets an admin the way a deployment does: bootstrapped by migrate.
+export ADMIN_LOGIN=e2e-admin ADMIN_PASSWORD=$(random_secret)
+export LATCHKEY_E2E_ADMIN_LOGIN=$ADMIN_LOGIN LATCHKEY_E2E_ADMIN_PASSWORD=$ADMIN_PASSWORD
 run_migrations
 
 log="$ROOT/target/e2e-watch.log"

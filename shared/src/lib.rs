@@ -16,6 +16,7 @@ pub mod password;
 pub mod request;
 pub mod response;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

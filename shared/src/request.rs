@@ -4,6 +4,7 @@
 use lambda_http::http::header;
 use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 use crate::error::{ApiError, FieldErrors};
 
@@ -43,6 +44,15 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     })?;
     deserializer.end().map_err(|_| not_json())?;
     Ok(value)
+}
+
+/// Like [`json_body`], but an empty (or all-whitespace) body is `T::default()`: for routes
+/// where the body is optional (DELETE, logout by Bearer token).
+pub fn optional_json_body<T: DeserializeOwned + Default>(req: &Request) -> Result<T, ApiError> {
+    if req.body().as_ref().iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    json_body(req)
 }
 
 /// The token of an `Authorization: Bearer <token>` header; 401 `missing_token` when the
@@ -135,6 +145,43 @@ impl Page {
     /// Rows to skip: `(num - 1) * size`.
     pub fn offset(self) -> i64 {
         (self.num - 1) * self.size
+    }
+}
+
+/// A field of a partial update: absent (leave as it is), `null` (clear it), or a value.
+/// Use with `#[serde(default)]`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum Patch<T> {
+    #[default]
+    Absent,
+    Null,
+    Value(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(deserializer)? {
+            Some(value) => Patch::Value(value),
+            None => Patch::Null,
+        })
+    }
+}
+
+impl<T> Patch<T> {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Patch::Absent)
+    }
+
+    /// Parses a present value, keeping absence and `null` as they are.
+    pub fn try_map<U>(
+        self,
+        parse: impl FnOnce(T) -> Result<U, String>,
+    ) -> Result<Patch<U>, String> {
+        Ok(match self {
+            Patch::Absent => Patch::Absent,
+            Patch::Null => Patch::Null,
+            Patch::Value(value) => Patch::Value(parse(value)?),
+        })
     }
 }
 
@@ -287,6 +334,20 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         request("").with_query_string_parameters(map)
+    }
+
+    #[test]
+    fn a_patch_tells_absent_from_null() {
+        #[derive(Deserialize)]
+        struct Body {
+            #[serde(default)]
+            name: Patch<String>,
+        }
+        let parse = |text: &str| json_body::<Body>(&request(text)).unwrap().name;
+        assert_eq!(parse("{}"), Patch::Absent);
+        assert_eq!(parse(r#"{"name": null}"#), Patch::Null);
+        assert_eq!(parse(r#"{"name": "x"}"#), Patch::Value("x".to_owned()));
+        assert!(json_body::<Body>(&request(r#"{"name": 1}"#)).is_err());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The user as stored and as shown: the full object (to the user and to admins) and the
-//! public one (to everyone else), plus the column list every user query selects.
+//! public one (to everyone else), the column list every user query selects, and the
+//! lookup by id that several functions share.
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use tokio_postgres::Row;
 
@@ -32,6 +34,37 @@ pub struct PublicUser<'a> {
     pub login: &'a str,
     pub name: Option<&'a str>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A user as one viewer may see them: full to themself and to admins, public otherwise.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum UserView<'a> {
+    Full(&'a User),
+    Public(PublicUser<'a>),
+}
+
+impl<'a> UserView<'a> {
+    pub fn for_viewer(user: &'a User, viewer: &User) -> Self {
+        if viewer.is_admin() || viewer.id == user.id {
+            Self::Full(user)
+        } else {
+            Self::Public(user.public())
+        }
+    }
+}
+
+/// The user with this id, if any.
+pub async fn find(client: &impl GenericClient, id: i64) -> Result<Option<User>, ApiError> {
+    let statement = client
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1"))
+        .await?;
+    client
+        .query_opt(&statement, &[&id])
+        .await?
+        .as_ref()
+        .map(User::from_row)
+        .transpose()
 }
 
 impl User {

@@ -9,6 +9,9 @@ mod logout_all;
 mod migrate;
 mod refresh;
 mod register;
+mod users;
+mod users_delete;
+mod users_update;
 
 use latchkey_tests::{TestApp, TestResponse, json, req};
 use serde_json::Value;
@@ -54,11 +57,65 @@ impl Api<'_> {
             .respond(::get_me::handler(&self.0.app, request).await)
     }
 
+    /// Registers `login` and makes it an admin (as `migrate` would have); returns a login
+    /// response whose tokens carry the admin role.
+    pub async fn admin(&self, login: &str) -> TestResponse {
+        self.sign_up(login).await;
+        let sql = self.0.sql().await;
+        sql.execute(
+            "UPDATE users SET role = 'admin' WHERE login = $1",
+            &[&login],
+        )
+        .await
+        .unwrap();
+        self.login(login, PASSWORD).await
+    }
+
+    pub async fn get_user(&self, access_token: &str, id: &str) -> TestResponse {
+        let request = req::path_param(req::bearer(req::get("/users/x"), access_token), "id", id);
+        self.0
+            .respond(::get_user::handler(&self.0.app, request).await)
+    }
+
+    pub async fn list_users(&self, access_token: &str, query: &str) -> TestResponse {
+        let request = req::bearer(req::get(&format!("/users?{query}")), access_token);
+        self.0
+            .respond(::list_users::handler(&self.0.app, request).await)
+    }
+
+    pub async fn update_user(&self, access_token: &str, id: i64, body: Value) -> TestResponse {
+        let request = req::json(lambda_http::http::Method::PATCH, "/users/x", &body);
+        let request = req::path_param(req::bearer(request, access_token), "id", &id.to_string());
+        self.0
+            .respond(::update_user::handler(&self.0.app, request).await)
+    }
+
+    pub async fn delete_user(
+        &self,
+        access_token: &str,
+        id: i64,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let method = lambda_http::http::Method::DELETE;
+        let request = match body {
+            Some(body) => req::json(method, "/users/x", &body),
+            None => req::raw(method, "/users/x", String::new()),
+        };
+        let request = req::path_param(req::bearer(request, access_token), "id", &id.to_string());
+        self.0
+            .respond(::delete_user::handler(&self.0.app, request).await)
+    }
+
     pub async fn logout_all(&self, access_token: &str) -> TestResponse {
         let request = req::bearer(req::post("/auth/logout-all", &json!({})), access_token);
         self.0
             .respond(::logout_all::handler(&self.0.app, request).await)
     }
+}
+
+/// The `user.id` of a response.
+pub fn user_id(response: &TestResponse) -> i64 {
+    response.body["user"]["id"].as_i64().unwrap()
 }
 
 /// Asserts the contract's headers on any response.

@@ -3,22 +3,18 @@
 //! a token that does not verify is 401 `invalid_token`.
 
 use serde::Deserialize;
-use shared::request::{bearer_token, json_body};
+use shared::request::{bearer_token, optional_json_body};
 use shared::tokens::TokenType;
 use shared::{ApiError, App, Body, Request, Response, response, sessions};
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct LogoutBody {
     refresh_token: Option<String>,
 }
 
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let has_body = !req.body().as_ref().iter().all(u8::is_ascii_whitespace);
-    let refresh_token = match has_body {
-        true => json_body::<LogoutBody>(&req)?.refresh_token,
-        false => None,
-    };
-    let claims = match refresh_token {
+    let body: LogoutBody = optional_json_body(&req)?;
+    let claims = match body.refresh_token {
         Some(token) => app.tokens.verify(token.trim(), TokenType::Refresh)?,
         None => app.tokens.verify(bearer_token(&req)?, TokenType::Access)?,
     };

@@ -1,0 +1,71 @@
+//! `DELETE /users/{id}`: delete an account; its sessions and contacts go with it (foreign
+//! keys cascade, in the one DELETE statement). The user themself must confirm with their
+//! password (throttled like login); an admin may delete anyone without one. Afterwards
+//! every token of the user is refused and the login can be registered again.
+
+use lambda_http::http::StatusCode;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use shared::db::GenericClient;
+use shared::request::{Fields, optional_json_body, path_id, validated};
+use shared::users::{self, User};
+use shared::{ApiError, App, Body, Request, Response, response};
+
+#[derive(Default, Deserialize)]
+struct DeleteBody {
+    password: Option<SecretString>,
+}
+
+#[derive(Serialize)]
+struct Deleted {
+    user: User,
+}
+
+pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let db = app.db().await?;
+    let caller = app.caller(&db, &req).await?.user;
+    let id = path_id(&req, "id")?;
+    let body: DeleteBody = optional_json_body(&req)?;
+
+    let is_self = caller.id == id;
+    if !is_self && !caller.is_admin() {
+        return Err(ApiError::Forbidden);
+    }
+    let confirmed_hash = match is_self {
+        true => {
+            let mut fields = Fields::default();
+            let password = fields.required("password", body.password, Ok);
+            fields.finish()?;
+            Some(app.confirm_password(&db, id, &validated(password)?).await?)
+        }
+        false => None,
+    };
+
+    let deleted = delete(&db, id, confirmed_hash.as_deref()).await?;
+    let user = deleted.ok_or(if is_self {
+        ApiError::WrongPassword
+    } else {
+        ApiError::NotFound
+    })?;
+    tracing::info!(user_id = id, by = caller.id, "user deleted");
+    Ok(response::ok(StatusCode::OK, Deleted { user }))
+}
+
+/// Deletes user `id` (only if its hash is still `confirmed_hash`, when given) and returns
+/// it as it was.
+async fn delete(
+    client: &impl GenericClient,
+    id: i64,
+    confirmed_hash: Option<&str>,
+) -> Result<Option<User>, ApiError> {
+    let sql = format!(
+        "DELETE FROM users u WHERE u.id = $1 AND ($2::text IS NULL OR u.password_hash = $2)
+         RETURNING {}",
+        users::COLUMNS
+    );
+    let statement = client.prepare_cached(&sql).await?;
+    let row = client
+        .query_opt(&statement, &[&id, &confirmed_hash])
+        .await?;
+    row.as_ref().map(User::from_row).transpose()
+}

@@ -1,0 +1,239 @@
+//! `PATCH /users/{id}` (and `PUT`, also a partial update): change a user.
+//!
+//! A user changes their own name, login, email, phone or password, always confirmed by
+//! `current_password` (throttled like login). An admin may set another user's `name` and
+//! `role` without a password; nobody else may change anyone else (403 `forbidden`). The
+//! write happens only if the confirmed password is still the stored one, and the unique
+//! indexes decide whether a new identifier is taken (409 `user_exists`). A new password
+//! revokes every session of the user and answers with a fresh token pair.
+
+use lambda_http::http::StatusCode;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use shared::db::GenericClient;
+use shared::identity::{Email, Login, Name, Password, Phone, Role};
+use shared::request::{Fields, Patch, json_body, path_id, validated};
+use shared::tokens::TokenPair;
+use shared::users::{self, User};
+use shared::{ApiError, App, Body, Request, Response, response, sessions};
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    current_password: Option<SecretString>,
+    #[serde(default)]
+    name: Patch<String>,
+    #[serde(default)]
+    login: Patch<String>,
+    #[serde(default)]
+    email: Patch<String>,
+    #[serde(default)]
+    phone: Patch<String>,
+    #[serde(default)]
+    password: Patch<SecretString>,
+    #[serde(default)]
+    role: Patch<String>,
+}
+
+/// Validated changes; `None` leaves a column as it is, `Some(None)` clears it.
+#[derive(Default)]
+struct Changes {
+    name: Option<Option<String>>,
+    login: Option<Login>,
+    email: Option<Option<Email>>,
+    phone: Option<Option<Phone>>,
+    password: Option<Password>,
+    role: Option<Role>,
+}
+
+#[derive(Serialize)]
+struct Updated<'a> {
+    user: &'a User,
+    #[serde(flatten)]
+    tokens: Option<TokenPair>,
+}
+
+pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut db = app.db().await?;
+    let caller = app.caller(&db, &req).await?.user;
+    let id = path_id(&req, "id")?;
+    let body: UpdateBody = json_body(&req)?;
+
+    let is_self = caller.id == id;
+    let touches_credentials = !(body.login.is_absent()
+        && body.email.is_absent()
+        && body.phone.is_absent()
+        && body.password.is_absent());
+    let allowed = match (is_self, caller.is_admin()) {
+        (true, admin) => admin || body.role.is_absent(),
+        (false, true) => !touches_credentials,
+        (false, false) => false,
+    };
+    if !allowed {
+        return Err(ApiError::Forbidden);
+    }
+
+    let (changes, current_password) = parse(body, is_self, app.config.passwords.min_length)?;
+    let confirmed_hash = match &current_password {
+        Some(password) => Some(app.confirm_password(&db, id, password).await?),
+        None => None,
+    };
+    let new_hash = match &changes.password {
+        Some(password) => Some(app.passwords.hash(password.secret()).await?),
+        None => None,
+    };
+
+    let tx = db.transaction().await?;
+    let updated = update(
+        &tx,
+        id,
+        &changes,
+        new_hash.as_deref(),
+        confirmed_hash.as_deref(),
+    )
+    .await?;
+    // Nothing updated: for the user themself the password changed since it was confirmed;
+    // for an admin's change the user does not exist.
+    let user = updated.ok_or(if is_self {
+        ApiError::WrongPassword
+    } else {
+        ApiError::NotFound
+    })?;
+    let tokens = match new_hash {
+        Some(_) => {
+            let revoked = sessions::revoke_all(&tx, id, "password_changed").await?;
+            let session = sessions::open(&tx, id, app.tokens.refresh_ttl()).await?;
+            tracing::info!(user_id = id, revoked, "password changed; sessions revoked");
+            Some((session.id, session.refresh_jti))
+        }
+        None => None,
+    };
+    tx.commit().await?;
+
+    let tokens = match tokens {
+        Some((session, jti)) => Some(app.tokens.issue(user.id, user.role, session, jti)?),
+        None => None,
+    };
+    tracing::info!(user_id = id, by = caller.id, "user updated");
+    Ok(response::ok(
+        StatusCode::OK,
+        Updated {
+            user: &user,
+            tokens,
+        },
+    ))
+}
+
+fn parse(
+    body: UpdateBody,
+    is_self: bool,
+    password_min_length: usize,
+) -> Result<(Changes, Option<SecretString>), ApiError> {
+    let mut fields = Fields::default();
+    let mut changes = Changes::default();
+    changes.name = patch(&mut fields, "name", body.name, |n| {
+        Ok(Name::parse(&n)?.into_option())
+    })
+    .map(Option::flatten);
+    changes.email = patch(&mut fields, "email", body.email, |e| Email::parse(&e));
+    changes.phone = patch(&mut fields, "phone", body.phone, |p| Phone::parse(&p));
+    changes.login = required(&mut fields, "login", body.login, |l| Login::parse(&l));
+    changes.password = required(&mut fields, "password", body.password, |p| {
+        Password::parse(p, password_min_length)
+    });
+    changes.role = required(&mut fields, "role", body.role, |r| Role::parse(&r));
+    let current_password = match is_self {
+        true => fields.required("current_password", body.current_password, Ok),
+        false => None,
+    };
+    fields.finish()?;
+    let current_password = if is_self {
+        Some(validated(current_password)?)
+    } else {
+        None
+    };
+    Ok((changes, current_password))
+}
+
+/// A clearable field: absent → `None`, null → `Some(None)`, value → `Some(Some(parsed))`.
+fn patch<R, T>(
+    fields: &mut Fields,
+    name: &'static str,
+    raw: Patch<R>,
+    parse: impl FnOnce(R) -> Result<T, String>,
+) -> Option<Option<T>> {
+    match raw {
+        Patch::Absent => None,
+        Patch::Null => Some(None),
+        Patch::Value(raw) => fields.check(name, parse(raw)).map(Some),
+    }
+}
+
+/// A field that can be changed but not removed.
+fn required<R, T>(
+    fields: &mut Fields,
+    name: &'static str,
+    raw: Patch<R>,
+    parse: impl FnOnce(R) -> Result<T, String>,
+) -> Option<T> {
+    match raw {
+        Patch::Absent => None,
+        Patch::Null => {
+            fields.add(name, "cannot be removed".to_owned());
+            None
+        }
+        Patch::Value(raw) => fields.check(name, parse(raw)),
+    }
+}
+
+/// Applies `changes` to user `id`, only if its hash is still `confirmed_hash` when one is
+/// given. `None` when no row matched.
+async fn update(
+    client: &impl GenericClient,
+    id: i64,
+    changes: &Changes,
+    new_hash: Option<&str>,
+    confirmed_hash: Option<&str>,
+) -> Result<Option<User>, ApiError> {
+    let sql = format!(
+        "UPDATE users u SET
+            name = CASE WHEN $2 THEN $3 ELSE u.name END,
+            login = coalesce($4, u.login),
+            email = CASE WHEN $5 THEN $6 ELSE u.email END,
+            phone = CASE WHEN $7 THEN $8 ELSE u.phone END,
+            role = coalesce($9, u.role),
+            password_hash = coalesce($10, u.password_hash),
+            updated_at = now()
+         WHERE u.id = $1 AND ($11::text IS NULL OR u.password_hash = $11)
+         RETURNING {}",
+        users::COLUMNS
+    );
+    let statement = client.prepare_cached(&sql).await?;
+    let name = changes.name.as_ref();
+    let email = changes
+        .email
+        .as_ref()
+        .map(|e| e.as_ref().map(Email::as_str));
+    let phone = changes
+        .phone
+        .as_ref()
+        .map(|p| p.as_ref().map(Phone::as_str));
+    let row = client
+        .query_opt(
+            &statement,
+            &[
+                &id,
+                &name.is_some(),
+                &name.and_then(Option::as_deref),
+                &changes.login.as_ref().map(Login::as_str),
+                &email.is_some(),
+                &email.flatten(),
+                &phone.is_some(),
+                &phone.flatten(),
+                &changes.role.map(Role::as_str),
+                &new_hash,
+                &confirmed_hash,
+            ],
+        )
+        .await?;
+    row.as_ref().map(User::from_row).transpose()
+}

@@ -1,0 +1,299 @@
+//! Users over HTTP: two users and the admin bootstrapped by `migrate`.
+
+use latchkey_tests::{Http, TestResponse, json, unique};
+use reqwest::Method;
+
+const PASSWORD: &str = "users e2e password";
+
+async fn sign_up(http: &Http, login: &str) -> TestResponse {
+    let response = http
+        .post(
+            "/auth/register",
+            json!({"login": login, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(response.status, 201, "{}", response.body);
+    response
+}
+
+async fn admin(http: &Http) -> TestResponse {
+    let login = std::env::var("LATCHKEY_E2E_ADMIN_LOGIN").expect("set by local/test.sh");
+    let password = std::env::var("LATCHKEY_E2E_ADMIN_PASSWORD").expect("set by local/test.sh");
+    let response = http
+        .post("/auth/login", json!({"login": login, "password": password}))
+        .await;
+    assert_eq!(
+        response.status, 200,
+        "the bootstrapped admin logs in: {}",
+        response.body
+    );
+    assert_eq!(response.body["user"]["role"], "admin");
+    response
+}
+
+fn id(response: &TestResponse) -> i64 {
+    response.body["user"]["id"].as_i64().unwrap()
+}
+
+async fn send(
+    http: &Http,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> TestResponse {
+    http.send(method, path, Some(token), Some(body.to_string()))
+        .await
+}
+
+#[tokio::test]
+async fn users_see_each_other_publicly_and_themselves_in_full() {
+    let http = Http::new();
+    let ann = sign_up(&http, &format!("ann_{}", unique())).await;
+    let bob = sign_up(&http, &format!("bob_{}", unique())).await;
+
+    let own = http
+        .get(&format!("/users/{}", id(&ann)), Some(&ann.access_token()))
+        .await;
+    assert_eq!(own.body["user"], ann.body["user"]);
+    let other = http
+        .get(&format!("/users/{}", id(&bob)), Some(&ann.access_token()))
+        .await;
+    assert_eq!(other.status, 200);
+    assert_eq!(
+        other.body["user"].as_object().unwrap().len(),
+        4,
+        "public object"
+    );
+
+    // `/users/me` is its own route, not `/users/{id}` with id "me".
+    let me = http.get("/users/me", Some(&ann.access_token())).await;
+    assert_eq!(me.body["user"], ann.body["user"]);
+
+    let page = http
+        .get("/users?page_num=1&page_size=1", Some(&ann.access_token()))
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body["page_size"], 1);
+    assert!(page.body["total"].as_i64().unwrap() >= 2);
+    assert_eq!(page.body["total_pages"], page.body["total"]);
+
+    for (path, code, status) in [
+        ("/users/999999999", "not_found", 404),
+        ("/users/abc", "validation_failed", 400),
+        ("/users?page_size=101", "validation_failed", 400),
+    ] {
+        let response = http.get(path, Some(&ann.access_token())).await;
+        assert_eq!(
+            (response.status, response.error_code()),
+            (status, code),
+            "{path}"
+        );
+    }
+    assert_eq!(http.get("/users", None).await.error_code(), "missing_token");
+}
+
+#[tokio::test]
+async fn a_user_updates_themself_by_patch_or_put_and_a_password_change_logs_out_everywhere() {
+    let http = Http::new();
+    let login = format!("cy_{}", unique());
+    let cy = sign_up(&http, &login).await;
+    let path = format!("/users/{}", id(&cy));
+
+    let renamed = send(
+        &http,
+        Method::PATCH,
+        &path,
+        &cy.access_token(),
+        json!({"current_password": PASSWORD, "name": "Cy"}),
+    )
+    .await;
+    assert_eq!(
+        (renamed.status, renamed.body["user"]["name"].as_str()),
+        (200, Some("Cy"))
+    );
+    let put = send(
+        &http,
+        Method::PUT,
+        &path,
+        &cy.access_token(),
+        json!({"current_password": PASSWORD, "name": "Cy P."}),
+    )
+    .await;
+    assert_eq!(
+        (put.status, put.body["user"]["name"].as_str()),
+        (200, Some("Cy P.")),
+        "PUT is a partial update too"
+    );
+    assert_eq!(put.body["user"]["login"], login.as_str());
+
+    let wrong = send(
+        &http,
+        Method::PATCH,
+        &path,
+        &cy.access_token(),
+        json!({"current_password": "nope nope", "name": "X"}),
+    )
+    .await;
+    assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
+    let missing = send(
+        &http,
+        Method::PATCH,
+        &path,
+        &cy.access_token(),
+        json!({"name": "X"}),
+    )
+    .await;
+    assert_eq!(
+        (missing.status, missing.error_code()),
+        (400, "validation_failed")
+    );
+
+    let changed = send(
+        &http,
+        Method::PATCH,
+        &path,
+        &cy.access_token(),
+        json!({"current_password": PASSWORD, "password": "the new password"}),
+    )
+    .await;
+    assert_eq!(changed.status, 200);
+    assert_eq!(
+        http.get("/users/me", Some(&cy.access_token())).await.status,
+        401
+    );
+    assert_eq!(
+        http.get("/users/me", Some(&changed.access_token()))
+            .await
+            .status,
+        200
+    );
+    let relogin = http
+        .post(
+            "/auth/login",
+            json!({"login": login, "password": "the new password"}),
+        )
+        .await;
+    assert_eq!(relogin.status, 200);
+}
+
+#[tokio::test]
+async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_deletes() {
+    let http = Http::new();
+    let dee = sign_up(&http, &format!("dee_{}", unique())).await;
+    let eve = sign_up(&http, &format!("eve_{}", unique())).await;
+    let admin = admin(&http).await;
+    let dee_path = format!("/users/{}", id(&dee));
+
+    let forbidden = send(
+        &http,
+        Method::PATCH,
+        &dee_path,
+        &eve.access_token(),
+        json!({"current_password": PASSWORD, "name": "x"}),
+    )
+    .await;
+    assert_eq!(
+        (forbidden.status, forbidden.error_code()),
+        (403, "forbidden")
+    );
+    let forbidden = send(
+        &http,
+        Method::DELETE,
+        &dee_path,
+        &eve.access_token(),
+        json!({"password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(
+        (forbidden.status, forbidden.error_code()),
+        (403, "forbidden")
+    );
+    let taken = send(
+        &http,
+        Method::PATCH,
+        &format!("/users/{}", id(&eve)),
+        &eve.access_token(),
+        json!({"current_password": PASSWORD, "login": dee.body["user"]["login"]}),
+    )
+    .await;
+    assert_eq!((taken.status, taken.error_code()), (409, "user_exists"));
+
+    let promoted = send(
+        &http,
+        Method::PATCH,
+        &dee_path,
+        &admin.access_token(),
+        json!({"name": "Dee", "role": "admin"}),
+    )
+    .await;
+    assert_eq!(
+        (promoted.status, promoted.body["user"]["role"].as_str()),
+        (200, Some("admin"))
+    );
+    let not_allowed = send(
+        &http,
+        Method::PATCH,
+        &dee_path,
+        &admin.access_token(),
+        json!({"email": "dee@example.com"}),
+    )
+    .await;
+    assert_eq!(not_allowed.error_code(), "forbidden");
+
+    let deleted = send(
+        &http,
+        Method::DELETE,
+        &dee_path,
+        &admin.access_token(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(deleted.status, 200);
+    assert_eq!(deleted.body["user"]["name"], "Dee");
+    assert_eq!(
+        http.get("/users/me", Some(&dee.access_token()))
+            .await
+            .error_code(),
+        "invalid_token"
+    );
+    let gone = http.get(&dee_path, Some(&admin.access_token())).await;
+    assert_eq!((gone.status, gone.error_code()), (404, "not_found"));
+}
+
+#[tokio::test]
+async fn a_user_deletes_themself_and_the_login_can_register_again() {
+    let http = Http::new();
+    let login = format!("fay_{}", unique());
+    let fay = sign_up(&http, &login).await;
+    let path = format!("/users/{}", id(&fay));
+    let wrong = send(
+        &http,
+        Method::DELETE,
+        &path,
+        &fay.access_token(),
+        json!({"password": "wrong password"}),
+    )
+    .await;
+    assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
+    let deleted = send(
+        &http,
+        Method::DELETE,
+        &path,
+        &fay.access_token(),
+        json!({"password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(deleted.status, 200);
+    assert_eq!(deleted.body["user"], fay.body["user"]);
+    assert_eq!(
+        http.post(
+            "/auth/refresh",
+            json!({"refresh_token": fay.refresh_token()})
+        )
+        .await
+        .error_code(),
+        "invalid_token"
+    );
+    sign_up(&http, &login).await;
+}

@@ -1,0 +1,174 @@
+use latchkey_tests::{TestApp, json};
+
+use crate::{Api, assert_contract_headers, user_id};
+
+const PUBLIC_KEYS: [&str; 4] = ["created_at", "id", "login", "name"];
+
+fn keys(user: &serde_json::Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = user
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn a_user_sees_themself_in_full_and_others_in_public() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let ann = api.sign_up("ann").await;
+    let bob = api.sign_up("bob").await;
+
+    let own = api
+        .get_user(&ann.access_token(), &user_id(&ann).to_string())
+        .await;
+    assert_eq!(own.status, 200);
+    assert_contract_headers(&own);
+    assert_eq!(own.body["user"], ann.body["user"]);
+
+    let other = api
+        .get_user(&ann.access_token(), &user_id(&bob).to_string())
+        .await;
+    assert_eq!(other.status, 200);
+    assert_eq!(keys(&other.body["user"]), PUBLIC_KEYS);
+    assert_eq!(other.body["user"]["login"], "bob");
+}
+
+#[tokio::test]
+async fn an_admin_sees_everyone_in_full() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let bob = api.sign_up("bob").await;
+    let admin = api.admin("root").await;
+    let seen = api
+        .get_user(&admin.access_token(), &user_id(&bob).to_string())
+        .await;
+    assert_eq!(seen.body["user"], bob.body["user"]);
+}
+
+#[tokio::test]
+async fn an_unknown_id_is_404_and_a_malformed_one_400() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let ann = api.sign_up("ann").await;
+    let missing = api.get_user(&ann.access_token(), "999999").await;
+    assert_eq!((missing.status, missing.error_code()), (404, "not_found"));
+    for bad in ["abc", "0", "-3", "1.5", "99999999999999999999"] {
+        let response = api.get_user(&ann.access_token(), bad).await;
+        assert_eq!(response.status, 400, "{bad}");
+        assert_eq!(response.error_code(), "validation_failed");
+        assert!(response.body["fields"]["id"].is_array());
+    }
+}
+
+#[tokio::test]
+async fn reading_users_needs_a_valid_token() {
+    let t = TestApp::new().await;
+    let request = latchkey_tests::req::get("/users/1");
+    let response = t.respond(::get_user::handler(&t.app, request).await);
+    assert_eq!(
+        (response.status, response.error_code()),
+        (401, "missing_token")
+    );
+    let listed = Api(&t).list_users("garbage", "").await;
+    assert_eq!((listed.status, listed.error_code()), (401, "invalid_token"));
+}
+
+#[tokio::test]
+async fn the_list_is_ordered_by_id_and_paginated() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(user_id(&api.sign_up(&format!("user{i}")).await));
+    }
+    let me = api.login("user2", crate::PASSWORD).await;
+
+    let first = api.list_users(&me.access_token(), "page_size=2").await;
+    assert_eq!(first.status, 200);
+    assert_contract_headers(&first);
+    assert_eq!(first.body["page_num"], 1);
+    assert_eq!(first.body["page_size"], 2);
+    assert_eq!(first.body["total"], 5);
+    assert_eq!(first.body["total_pages"], 3);
+    let listed: Vec<i64> = first.body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, ids[..2]);
+
+    let second = api
+        .list_users(&me.access_token(), "page_num=2&page_size=2")
+        .await;
+    let users = second.body["users"].as_array().unwrap();
+    assert_eq!(users.len(), 2);
+    assert_eq!(
+        (users[0]["id"].as_i64(), users[1]["id"].as_i64()),
+        (Some(ids[2]), Some(ids[3]))
+    );
+    assert_eq!(users[0], me.body["user"], "the caller's own row: full");
+    assert_eq!(keys(&users[1]), PUBLIC_KEYS, "someone else: public");
+
+    let last = api
+        .list_users(&me.access_token(), "page_num=3&page_size=2")
+        .await;
+    assert_eq!(last.body["users"].as_array().unwrap().len(), 1);
+    let beyond = api
+        .list_users(&me.access_token(), "page_num=9&page_size=2")
+        .await;
+    assert_eq!(beyond.status, 200);
+    assert_eq!(beyond.body["users"], json!([]));
+    assert_eq!(
+        (
+            beyond.body["total"].as_i64(),
+            beyond.body["total_pages"].as_i64()
+        ),
+        (Some(5), Some(3))
+    );
+}
+
+#[tokio::test]
+async fn the_caller_s_own_row_is_full_and_an_admin_sees_all_rows_full() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let ann = api.sign_up("ann").await;
+    api.sign_up("bob").await;
+    let listed = api.list_users(&ann.access_token(), "").await;
+    let users = listed.body["users"].as_array().unwrap();
+    assert_eq!(users[0], ann.body["user"], "own row in full");
+    assert_eq!(keys(&users[1]), PUBLIC_KEYS);
+
+    let admin = api.admin("root").await;
+    let listed = api.list_users(&admin.access_token(), "page_size=100").await;
+    for user in listed.body["users"].as_array().unwrap() {
+        assert_eq!(user.as_object().unwrap().len(), 8, "full: {user}");
+    }
+}
+
+#[tokio::test]
+async fn page_parameters_out_of_range_are_validation_errors() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let ann = api.sign_up("ann").await;
+    for query in [
+        "page_num=0",
+        "page_size=0",
+        "page_size=101",
+        "page_num=abc",
+        "page_size=1.5",
+    ] {
+        let response = api.list_users(&ann.access_token(), query).await;
+        assert_eq!(response.status, 400, "{query}");
+        assert_eq!(response.error_code(), "validation_failed");
+    }
+    let both = api
+        .list_users(&ann.access_token(), "page_num=-1&page_size=500")
+        .await;
+    let fields = both.body["fields"].as_object().unwrap();
+    assert!(fields.contains_key("page_num") && fields.contains_key("page_size"));
+}
