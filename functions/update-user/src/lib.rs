@@ -35,7 +35,6 @@ struct UpdateBody {
 }
 
 /// Validated changes; `None` leaves a column as it is, `Some(None)` clears it.
-#[derive(Default)]
 struct Changes {
     name: Option<Option<String>>,
     login: Option<Login>,
@@ -129,18 +128,20 @@ fn parse(
     password_min_length: usize,
 ) -> Result<(Changes, Option<SecretString>), ApiError> {
     let mut fields = Fields::default();
-    let mut changes = Changes::default();
-    changes.name = patch(&mut fields, "name", body.name, |n| {
-        Ok(Name::parse(&n)?.into_option())
-    })
-    .map(Option::flatten);
-    changes.email = patch(&mut fields, "email", body.email, |e| Email::parse(&e));
-    changes.phone = patch(&mut fields, "phone", body.phone, |p| Phone::parse(&p));
-    changes.login = required(&mut fields, "login", body.login, |l| Login::parse(&l));
-    changes.password = required(&mut fields, "password", body.password, |p| {
-        Password::parse(p, password_min_length)
-    });
-    changes.role = required(&mut fields, "role", body.role, |r| Role::parse(&r));
+    let changes = Changes {
+        // An empty name clears it, like null.
+        name: patch(&mut fields, "name", body.name, |n| {
+            Ok(Name::parse(&n)?.into_option())
+        })
+        .map(Option::flatten),
+        email: patch(&mut fields, "email", body.email, |e| Email::parse(&e)),
+        phone: patch(&mut fields, "phone", body.phone, |p| Phone::parse(&p)),
+        login: required(&mut fields, "login", body.login, |l| Login::parse(&l)),
+        password: required(&mut fields, "password", body.password, |p| {
+            Password::parse(p, password_min_length)
+        }),
+        role: required(&mut fields, "role", body.role, |r| Role::parse(&r)),
+    };
     let current_password = match is_self {
         true => fields.required("current_password", body.current_password, Ok),
         false => None,
