@@ -60,13 +60,26 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every error response.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"status": "error", "code": "validation_failed",
+    "reason": "The request has invalid fields.", "fields": {"email": ["must be an email address like name@example.com"]}}))]
+pub struct ErrorBody<'a> {
+    /// Always `"error"`.
+    #[schema(pattern = "^error$")]
     status: &'static str,
+    /// What went wrong, in snake_case: `invalid_json`, `validation_failed`, `missing_token`,
+    /// `invalid_token`, `token_reused`, `invalid_credentials`, `forbidden`,
+    /// `wrong_password`, `not_found`, `user_exists`, `payload_too_large`,
+    /// `too_many_attempts`, `database_unavailable`, `internal_error`.
     code: &'static str,
+    /// One human sentence.
     reason: &'a str,
+    /// `validation_failed` only: the messages for each field.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::BTreeMap<String, Vec<String>>>)]
     fields: Option<&'a FieldErrors>,
+    /// 500 only: quote it when reporting the problem.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
 }

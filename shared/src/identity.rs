@@ -28,7 +28,7 @@ pub struct Name(String);
 pub struct Password(SecretString);
 
 /// `"user"` or `"admin"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,

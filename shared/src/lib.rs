@@ -9,6 +9,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod docs;
 pub mod error;
 pub mod identity;
 pub mod lambda;

@@ -3,12 +3,15 @@
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::request::Page;
 
-/// `{"status": "ok", ...fields of body}`.
-#[derive(Serialize)]
-struct Envelope<T> {
+/// `{"status": "ok", ...fields of body}`: what every success response is.
+#[derive(Serialize, ToSchema)]
+pub struct Envelope<T> {
+    /// Always `"ok"`.
+    #[schema(pattern = "^ok$")]
     status: &'static str,
     #[serde(flatten)]
     body: T,
@@ -19,39 +22,35 @@ pub fn ok<T: Serialize>(status: StatusCode, body: T) -> Response<Body> {
     json(status, &Envelope { status: "ok", body })
 }
 
+/// No fields besides `status`.
+#[derive(Serialize, ToSchema)]
+pub struct Empty {}
+
 /// `{"status": "ok"}` and nothing else.
 pub fn ok_empty() -> Response<Body> {
-    ok(StatusCode::OK, serde_json::Map::new())
+    ok(StatusCode::OK, Empty {})
 }
 
-/// A page: `{"status": "ok", "<key>": [...], "page_num", "page_size", "total", "total_pages"}`
-/// with `total_pages = ceil(total / page_size)` (0 when `total` is 0).
-pub fn page<T: Serialize>(
-    key: &'static str,
-    items: &[T],
-    page: Page,
-    total: i64,
-) -> Response<Body> {
-    #[derive(Serialize)]
-    struct PageBody<'a, T> {
-        #[serde(flatten)]
-        items: std::collections::BTreeMap<&'static str, &'a [T]>,
-        page_num: i64,
-        page_size: i64,
-        total: i64,
-        total_pages: i64,
-    }
-    let total_pages = (total + page.size - 1) / page.size;
-    ok(
-        StatusCode::OK,
-        PageBody {
-            items: std::collections::BTreeMap::from([(key, items)]),
+/// The paging fields of a page response, next to its items (`"users": [...]`):
+/// `total_pages = ceil(total / page_size)`, 0 when `total` is 0.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"page_num": 1, "page_size": 20, "total": 57, "total_pages": 3}))]
+pub struct PageInfo {
+    pub page_num: i64,
+    pub page_size: i64,
+    pub total: i64,
+    pub total_pages: i64,
+}
+
+impl PageInfo {
+    pub fn new(page: Page, total: i64) -> Self {
+        Self {
             page_num: page.num,
             page_size: page.size,
             total,
-            total_pages,
-        },
-    )
+            total_pages: (total + page.size - 1) / page.size,
+        }
+    }
 }
 
 /// Any JSON response with the contract's headers (`no-store`, `nosniff`).
@@ -90,17 +89,8 @@ mod tests {
 
     #[test]
     fn a_page_counts_its_pages() {
-        let body = |total| {
-            let response = page("users", &[1, 2], Page { num: 2, size: 2 }, total);
-            serde_json::from_slice::<serde_json::Value>(response.body().as_ref()).unwrap()
-        };
-        assert_eq!(
-            body(5),
-            serde_json::json!({"status": "ok", "users": [1, 2], "page_num": 2, "page_size": 2,
-                "total": 5, "total_pages": 3})
-        );
-        assert_eq!(body(0)["total_pages"], 0);
-        assert_eq!(body(4)["total_pages"], 2);
+        let pages = |total| PageInfo::new(Page { num: 2, size: 2 }, total).total_pages;
+        assert_eq!((pages(0), pages(1), pages(4), pages(5)), (0, 1, 2, 3));
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub struct Claims {
 
 /// What login, register, refresh and a password change return (RFC 6749 §5.1 names).
 /// Holds bearer credentials, so it is not `Debug`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     pub access_token: String,
     pub token_type: &'static str,
@@ -50,7 +50,7 @@ pub struct TokenPair {
 }
 
 /// The answer of register, login and refresh: the user next to a fresh token pair.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SignedIn<'a> {
     pub user: &'a User,
     #[serde(flatten)]

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use tokio_postgres::Row;
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::identity::Role;
@@ -15,12 +16,18 @@ pub const COLUMNS: &str =
     "u.id, u.login, u.name, u.email, u.phone, u.role, u.created_at, u.updated_at";
 
 /// A user, serialized as the contract's full object. Never holds the password hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "login": "john@mail.com", "name": "John",
+    "email": "john@mail.com", "phone": null, "role": "user",
+    "created_at": "2026-11-22T03:21:11Z", "updated_at": "2026-11-22T03:21:11Z"}))]
 pub struct User {
     pub id: i64,
+    /// Unique case-insensitively, across logins, emails and phones.
     pub login: String,
     pub name: Option<String>,
+    /// Lower-cased.
     pub email: Option<String>,
+    /// E.164.
     pub phone: Option<String>,
     pub role: Role,
     pub created_at: DateTime<Utc>,
@@ -28,7 +35,9 @@ pub struct User {
 }
 
 /// What other users may see of a user.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 7, "login": "bob", "name": null, "created_at": "2026-11-22T03:21:11Z"}))]
+#[serde(deny_unknown_fields)] // documents `additionalProperties: false`, so no full user matches
 pub struct PublicUser<'a> {
     pub id: i64,
     pub login: &'a str,
@@ -37,7 +46,7 @@ pub struct PublicUser<'a> {
 }
 
 /// A user as one viewer may see them: full to themself and to admins, public otherwise.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum UserView<'a> {
     Full(&'a User),

@@ -1,6 +1,7 @@
 //! Handler tests: each function's handler called in-process with real requests, against
 //! a fresh, migrated Postgres database per test.
 
+mod docs;
 mod get_me;
 mod health;
 mod login;

@@ -14,6 +14,8 @@ use shared::{ApiError, App, Config};
 
 pub use serde_json::json;
 
+pub mod contract;
+
 /// A response as tests look at it.
 #[derive(Debug)]
 pub struct TestResponse {
@@ -244,10 +246,14 @@ pub mod req {
 }
 
 /// An HTTP client for the local stack (`LATCHKEY_E2E_URL`, e.g. http://127.0.0.1:8000).
+/// Every response it receives is checked against the OpenAPI document the stack serves.
 pub struct Http {
     base: String,
     client: reqwest::Client,
 }
+
+/// The served document, fetched once per test process.
+static CONTRACT: tokio::sync::OnceCell<contract::Contract> = tokio::sync::OnceCell::const_new();
 
 impl Default for Http {
     fn default() -> Self {
@@ -274,7 +280,9 @@ impl Http {
         token: Option<&str>,
         body: Option<String>,
     ) -> TestResponse {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -288,11 +296,36 @@ impl Http {
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if let Err(broken) = self
+            .contract()
+            .await
+            .check(method.as_str(), path, status, &body)
+        {
+            panic!("the OpenAPI document disagrees with the API: {broken}");
+        }
         TestResponse {
             status,
             headers,
             body,
         }
+    }
+
+    async fn contract(&self) -> &'static contract::Contract {
+        CONTRACT
+            .get_or_init(|| async {
+                let url = format!("{}/openapi.json", self.base);
+                let document = self
+                    .client
+                    .get(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                contract::Contract::new(document)
+            })
+            .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> TestResponse {

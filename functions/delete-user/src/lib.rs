@@ -7,20 +7,38 @@ use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use shared::db::GenericClient;
+use shared::docs::{AuthErrors, BodyErrors, ServerErrors};
+use shared::error::ErrorBody;
 use shared::request::{Fields, optional_json_body, path_id, validated};
+use shared::response::Envelope;
 use shared::users::{self, User};
 use shared::{ApiError, App, Body, Request, Response, response};
+use utoipa::ToSchema;
 
-#[derive(Default, Deserialize)]
+/// Required when deleting oneself; an admin deleting someone else sends none.
+#[derive(Default, Deserialize, ToSchema)]
 struct DeleteBody {
+    #[schema(value_type = Option<String>, format = Password)]
     password: Option<SecretString>,
 }
 
-#[derive(Serialize)]
+/// The user as it was.
+#[derive(Serialize, ToSchema)]
 struct Deleted {
     user: User,
 }
 
+/// Delete a user with their sessions and contacts.
+#[utoipa::path(delete, path = "/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "The user's id.")),
+    request_body(content = Option<DeleteBody>),
+    responses(
+        (status = 200, description = "Deleted; every token of the user is refused from now on.", body = Envelope<Deleted>),
+        (status = 403, description = "`wrong_password` or `forbidden` (not yours to delete).", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many wrong passwords; see `Retry-After`.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
+        BodyErrors, AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let db = app.db().await?;
     let caller = app.caller(&db, &req).await?.user;

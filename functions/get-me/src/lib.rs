@@ -2,14 +2,20 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
+use shared::docs::{AuthErrors, ServerErrors};
+use shared::response::Envelope;
 use shared::users::User;
 use shared::{ApiError, App, Body, Request, Response, response};
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Me {
     user: User,
 }
 
+/// The caller's own full user object.
+#[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, description = "The caller.", body = Envelope<Me>), AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let db = app.db().await?;
     let caller = app.caller(&db, &req).await?;

@@ -3,15 +3,27 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
+use shared::docs::{AuthErrors, ServerErrors};
+use shared::error::ErrorBody;
 use shared::request::path_id;
+use shared::response::Envelope;
 use shared::users::{self, UserView};
 use shared::{ApiError, App, Body, Request, Response, response};
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Found<'a> {
     user: UserView<'a>,
 }
 
+/// One user: the full object to the user themself and to admins, the public one otherwise.
+#[utoipa::path(get, path = "/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "The user's id.")),
+    responses(
+        (status = 200, description = "The user.", body = Envelope<Found>),
+        (status = 400, description = "`validation_failed`: the id is not a positive integer.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
+        AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let db = app.db().await?;
     let caller = app.caller(&db, &req).await?;

@@ -3,14 +3,24 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
+use shared::error::ErrorBody;
+use shared::response::Envelope;
 use shared::{ApiError, App, Body, Request, Response, response};
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"database": "ok", "version": "0.1.0"}))]
 struct Health {
+    /// `"ok"`: a real query succeeded.
     database: &'static str,
     version: &'static str,
 }
 
+/// Liveness with a real database query; no token needed.
+#[utoipa::path(get, path = "/health", tag = "service",
+    responses(
+        (status = 200, description = "The service and its database answer.", body = Envelope<Health>),
+        (status = 503, description = "`database_unavailable`: the database does not answer.", body = ErrorBody)))]
 pub async fn handler(app: &App, _req: Request) -> Result<Response<Body>, ApiError> {
     let check = async {
         let db = app.db().await?;

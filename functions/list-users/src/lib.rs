@@ -4,21 +4,50 @@
 //! The page and the total come back in one statement (one round trip): the page is
 //! left-joined to a single row carrying `count(*)`, so an empty page still says the total.
 
+use lambda_http::http::StatusCode;
+use serde::Serialize;
 use shared::db::GenericClient;
+use shared::docs::{AuthErrors, ServerErrors};
+use shared::error::ErrorBody;
 use shared::request::Page;
+use shared::response::{Envelope, PageInfo};
 use shared::users::{self, User, UserView};
 use shared::{ApiError, App, Body, Request, Response, response};
+use utoipa::ToSchema;
 
+/// A page of users.
+#[derive(Serialize, ToSchema)]
+struct UsersPage<'a> {
+    users: Vec<UserView<'a>>,
+    #[serde(flatten)]
+    page: PageInfo,
+}
+
+/// Every user, ordered by id, a page at a time.
+#[utoipa::path(get, path = "/users", tag = "users", security(("bearer" = [])),
+    params(
+        ("page_num" = Option<i64>, Query, minimum = 1, description = "1-based page number (default 1)."),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Users per page (default 20).")),
+    responses(
+        (status = 200, description = "A page of users.", body = Envelope<UsersPage>),
+        (status = 400, description = "`validation_failed`: a page parameter out of range.", body = ErrorBody),
+        AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let db = app.db().await?;
     let caller = app.caller(&db, &req).await?;
     let page = Page::from_request(&req)?;
     let (users, total) = list(&db, page).await?;
-    let views: Vec<UserView> = users
+    let users = users
         .iter()
         .map(|u| UserView::for_viewer(u, &caller.user))
         .collect();
-    Ok(response::page("users", &views, page, total))
+    Ok(response::ok(
+        StatusCode::OK,
+        UsersPage {
+            users,
+            page: PageInfo::new(page, total),
+        },
+    ))
 }
 
 async fn list(client: &impl GenericClient, page: Page) -> Result<(Vec<User>, i64), ApiError> {

@@ -10,20 +10,35 @@ use lambda_http::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use shared::db::GenericClient;
+use shared::docs::{BodyErrors, ServerErrors};
+use shared::error::ErrorBody;
 use shared::identity::lookup_key;
 use shared::password::Verdict;
 use shared::request::{Fields, json_body, validated};
+use shared::response::Envelope;
 use shared::throttle::{self, Lock};
 use shared::tokens::SignedIn;
 use shared::users::{self, User};
 use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"login": "john@mail.com", "password": "secret123"}))]
 struct LoginBody {
+    /// The login, the email or the phone, in any case.
     login: Option<String>,
+    #[schema(value_type = String, format = Password)]
     password: Option<SecretString>,
 }
 
+/// Log in with a login, email or phone and a password; opens a session.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in.", body = Envelope<SignedIn>),
+        (status = 401, description = "`invalid_credentials`: unknown login or wrong password (the same answer for both).", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: the account is locked after 5 failures in a row.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
+        BodyErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let body: LoginBody = json_body(&req)?;
     let mut fields = Fields::default();

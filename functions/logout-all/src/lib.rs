@@ -2,13 +2,22 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
+use shared::docs::{AuthErrors, ServerErrors};
+use shared::response::Envelope;
 use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct LoggedOut {
+    /// How many live sessions were revoked, the current one included.
     revoked_sessions: u64,
 }
 
+/// Revoke every session of the caller, the current one included.
+#[utoipa::path(post, path = "/auth/logout-all", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every session is revoked.", body = Envelope<LoggedOut>),
+        AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let db = app.db().await?;
     let caller = app.caller(&db, &req).await?;

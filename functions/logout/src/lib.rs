@@ -3,15 +3,28 @@
 //! a token that does not verify is 401 `invalid_token`.
 
 use serde::Deserialize;
+use shared::docs::{BodyErrors, ServerErrors};
+use shared::error::ErrorBody;
 use shared::request::{bearer_token, optional_json_body};
+use shared::response::{Empty, Envelope};
 use shared::tokens::TokenType;
 use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use utoipa::ToSchema;
 
-#[derive(Default, Deserialize)]
+/// Optional: without a body (or without `refresh_token`), the Bearer access token names the
+/// session.
+#[derive(Default, Deserialize, ToSchema)]
 struct LogoutBody {
     refresh_token: Option<String>,
 }
 
+/// Revoke one session: the refresh token's (body) or the Bearer access token's.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body(content = Option<LogoutBody>),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The session is revoked (also when it already was).", body = Envelope<Empty>),
+        (status = 401, description = "`missing_token` (neither token given) or `invalid_token` (a token that does not verify).", body = ErrorBody),
+        BodyErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let body: LogoutBody = optional_json_body(&req)?;
     let claims = match body.refresh_token {

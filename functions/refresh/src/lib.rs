@@ -6,15 +6,26 @@
 
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
+use shared::docs::{BodyErrors, ServerErrors};
+use shared::error::ErrorBody;
 use shared::request::{Fields, json_body, validated};
+use shared::response::Envelope;
 use shared::tokens::{SignedIn, TokenType};
 use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RefreshBody {
+    /// The current refresh token of the session.
     refresh_token: Option<String>,
 }
 
+/// Trade a refresh token for a new pair, rotating the session's refresh token.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new token pair (the presented refresh token is now spent).", body = Envelope<SignedIn>),
+        (status = 401, description = "`invalid_token` (does not verify, or its session is revoked or expired) or `token_reused` (an already-rotated token: the session is now revoked).", body = ErrorBody),
+        BodyErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let body: RefreshBody = json_body(&req)?;
     let mut fields = Fields::default();

@@ -8,18 +8,30 @@ use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::db::GenericClient;
+use shared::docs::{BodyErrors, ServerErrors};
+use shared::error::ErrorBody;
 use shared::identity::{Email, Login, Name, Password, Phone};
 use shared::request::{Fields, json_body, validated};
+use shared::response::Envelope;
 use shared::tokens::SignedIn;
 use shared::users::{self, User};
 use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+/// At least one of `login`, `email`, `phone`; without `login`, the email (else the phone)
+/// becomes the login.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"login": "john", "email": "john@mail.com", "password": "secret123", "name": "John"}))]
 struct RegisterBody {
+    /// 3 to 254 characters, no whitespace.
     login: Option<String>,
     email: Option<String>,
+    /// E.164, e.g. `+15551234567`.
     phone: Option<String>,
+    /// `PASSWORD_MIN_LENGTH` (6) to 1024 characters.
+    #[schema(value_type = String, format = Password)]
     password: Option<SecretString>,
+    /// At most 100 characters.
     name: Option<String>,
 }
 
@@ -32,6 +44,12 @@ struct NewUser {
     password: Password,
 }
 
+/// Register an account and open its first session.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Registered and signed in.", body = Envelope<SignedIn>),
+        (status = 409, description = "`user_exists`: the login, email or phone is taken.", body = ErrorBody),
+        BodyErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let body: RegisterBody = json_body(&req)?;
     let new_user = parse(body, app.config.passwords.min_length)?;

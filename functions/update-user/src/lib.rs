@@ -11,26 +11,46 @@ use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use shared::db::GenericClient;
+use shared::docs::{AuthErrors, BodyErrors, ServerErrors, all_optional};
+use shared::error::ErrorBody;
 use shared::identity::{Email, Login, Name, Password, Phone, Role};
 use shared::request::{Fields, Patch, json_body, path_id, validated};
+use shared::response::Envelope;
 use shared::tokens::TokenPair;
 use shared::users::{self, User};
 use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+/// Every field but `current_password` is optional; an absent field is left as it is.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"current_password": "secret123", "name": "John D.", "email": null}))]
 struct UpdateBody {
+    /// Required when changing oneself; ignored for an admin changing someone else.
+    #[schema(value_type = Option<String>, format = Password)]
     current_password: Option<SecretString>,
+    /// `null` clears it.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     name: Patch<String>,
+    /// Cannot be `null`.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     login: Patch<String>,
+    /// `null` clears it.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     email: Patch<String>,
+    /// `null` clears it.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     phone: Patch<String>,
+    /// A new password: revokes every session and answers with a fresh token pair.
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
     password: Patch<SecretString>,
+    /// Admins only.
     #[serde(default)]
+    #[schema(value_type = Option<Role>)]
     role: Patch<String>,
 }
 
@@ -44,13 +64,28 @@ struct Changes {
     role: Option<Role>,
 }
 
-#[derive(Serialize)]
+/// The user after the change; with a fresh token pair when the password changed.
+#[derive(Serialize, ToSchema)]
 struct Updated<'a> {
     user: &'a User,
+    /// Only after a password change.
     #[serde(flatten)]
+    #[schema(schema_with = all_optional::<TokenPair>)]
     tokens: Option<TokenPair>,
 }
 
+/// Change a user (PUT is a synonym, also a partial update).
+#[utoipa::path(method(patch, put), path = "/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "The user's id.")),
+    request_body = UpdateBody,
+    responses(
+        (status = 200, description = "The updated user (and a new token pair after a password change).", body = Envelope<Updated>),
+        (status = 403, description = "`wrong_password` (the current password is wrong) or `forbidden` (not yours to change).", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
+        (status = 409, description = "`user_exists`: the new login, email or phone is taken.", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many wrong passwords; see `Retry-After`.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
+        BodyErrors, AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let mut db = app.db().await?;
     let caller = app.caller(&db, &req).await?.user;

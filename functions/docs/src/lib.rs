@@ -1,0 +1,115 @@
+//! `GET /openapi.json` (the OpenAPI 3.1 document of every route) and `GET /docs` (an HTML
+//! page rendering it). The document is generated from the code: each function's handler
+//! carries its `#[utoipa::path]`, and the request and response types their schemas.
+
+use lambda_http::RequestExt;
+use lambda_http::http::StatusCode;
+use shared::error::ErrorBody;
+use shared::{ApiError, Body, Request, Response, response};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The document: every route of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Latchkey",
+        description = "Serverless user authentication: accounts, sessions (JWT access + refresh \
+            tokens with rotation and reuse detection), users and contacts. Every error is \
+            `{\"status\": \"error\", \"code\", \"reason\"}` with an HTTP status; see `ErrorBody`.",
+        license(name = "MIT")
+    ),
+    paths(
+        register::handler,
+        login::handler,
+        refresh::handler,
+        logout::handler,
+        logout_all::handler,
+        list_users::handler,
+        get_me::handler,
+        get_user::handler,
+        update_user::handler,
+        delete_user::handler,
+        health::handler,
+        openapi_json,
+        docs_page,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Registering, logging in and out, refreshing tokens."),
+        (name = "users", description = "Accounts: read, list, change, delete."),
+        (name = "service", description = "Health, this document, key discovery."),
+    )
+)]
+pub struct ApiDoc;
+
+/// The `bearer` security scheme the protected routes name.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .description(Some("An access token from register, login or refresh."))
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// What the function serves, rendered once per process.
+pub struct Docs {
+    json: String,
+}
+
+impl Docs {
+    pub fn new() -> Result<Self, serde_json::Error> {
+        let mut document = ApiDoc::openapi();
+        document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+        Ok(Self {
+            json: document.to_json()?,
+        })
+    }
+
+    /// The OpenAPI document as JSON.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+}
+
+/// Both routes may be cached publicly: they change only with a deployment.
+const CACHE: &str = "public, max-age=300";
+
+pub async fn handler(docs: &Docs, req: Request) -> Result<Response<Body>, ApiError> {
+    let path = match req.raw_http_path() {
+        "" => req.uri().path(),
+        raw => raw,
+    };
+    match path {
+        "/openapi.json" => Ok(openapi_json(docs)),
+        "/docs" => Ok(docs_page()),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// This document (OpenAPI 3.1).
+#[utoipa::path(get, path = "/openapi.json", tag = "service",
+    responses(
+        (status = 200, description = "The OpenAPI document of every route (not enveloped).",
+            content_type = "application/json", body = Object),
+        (status = 404, description = "`not_found`.", body = ErrorBody)))]
+fn openapi_json(docs: &Docs) -> Response<Body> {
+    let body = Body::from(docs.json().to_owned());
+    response::with_headers(StatusCode::OK, "application/json", CACHE, body)
+}
+
+/// An HTML page rendering the document (Swagger UI).
+#[utoipa::path(get, path = "/docs", tag = "service",
+    responses((status = 200, description = "HTML.", content_type = "text/html", body = String)))]
+fn docs_page() -> Response<Body> {
+    let body = Body::from(include_str!("page.html"));
+    response::with_headers(StatusCode::OK, "text/html; charset=utf-8", CACHE, body)
+}

@@ -1,0 +1,49 @@
+//! OpenAPI pieces every route's `#[utoipa::path]` shares: the error responses that many
+//! routes can give, described once. The `docs` function assembles the document.
+
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoResponses, PartialSchema};
+
+use crate::error::ErrorBody;
+
+/// `T`'s schema with no property required: for fields that are flattened in only
+/// sometimes (e.g. a token pair that comes with an update only when the password changed).
+pub fn all_optional<T: PartialSchema>() -> RefOr<Schema> {
+    let mut schema = T::schema();
+    if let RefOr::T(Schema::Object(object)) = &mut schema {
+        object.required.clear();
+    }
+    schema
+}
+
+/// Routes that read a JSON body.
+#[derive(IntoResponses)]
+pub enum BodyErrors<'a> {
+    /// `invalid_json` (not JSON, not an object, a field of the wrong JSON type) or
+    /// `validation_failed` (a rule broken; `fields` lists every message).
+    #[response(status = 400)]
+    BadRequest(ErrorBody<'a>),
+    /// `payload_too_large`: the body is over 64 KiB.
+    #[response(status = 413)]
+    PayloadTooLarge(ErrorBody<'a>),
+}
+
+/// Routes that need `Authorization: Bearer <access token>`.
+#[derive(IntoResponses)]
+pub enum AuthErrors<'a> {
+    /// `missing_token` (no `Bearer` header) or `invalid_token` (bad signature, expired,
+    /// wrong type, revoked session, deleted user); with `WWW-Authenticate: Bearer`.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody<'a>),
+}
+
+/// Every route that touches the database.
+#[derive(IntoResponses)]
+pub enum ServerErrors<'a> {
+    /// `internal_error`: a bug on our side; the body carries `request_id`.
+    #[response(status = 500)]
+    Internal(ErrorBody<'a>),
+    /// `database_unavailable`: the database cannot be reached or timed out; retry later.
+    #[response(status = 503)]
+    Unavailable(ErrorBody<'a>),
+}

@@ -1,0 +1,106 @@
+use lambda_http::http::Method;
+use latchkey_tests::{TestResponse, req};
+
+async fn get(path: &str) -> TestResponse {
+    let docs = docs::Docs::new().unwrap();
+    let outcome = docs::handler(&docs, req::get(path)).await;
+    TestResponse::from_lambda(shared::lambda::respond(outcome, "test"))
+}
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_and_publicly_cacheable() {
+    let response = get("/openapi.json").await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    assert_eq!(
+        response.header("cache-control"),
+        Some("public, max-age=300")
+    );
+    assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+    let doc = &response.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc.get("status").is_none(), "served without the envelope");
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
+#[tokio::test]
+async fn every_operation_documents_its_errors_with_the_error_body() {
+    let doc = get("/openapi.json").await.body;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path}: no success"
+            );
+            for (status, response) in responses {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {status}"
+                );
+                if status.starts_with('4') || status.starts_with('5') {
+                    let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                    assert_eq!(
+                        schema, "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+            let protected = op.get("security").is_some_and(|s| {
+                s.as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r.get("bearer").is_some())
+            });
+            let anonymous_allowed = op.get("security").is_none_or(|s| {
+                s.as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r.as_object().unwrap().is_empty())
+            });
+            if protected && !anonymous_allowed {
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path}: protected without a 401"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_docs_page_renders_the_document() {
+    let response = get("/docs").await;
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(
+        response.header("cache-control"),
+        Some("public, max-age=300")
+    );
+    let docs = docs::Docs::new().unwrap();
+    let raw = docs::handler(&docs, req::get("/docs")).await.unwrap();
+    let text = String::from_utf8(raw.body().to_vec()).unwrap();
+    assert!(text.contains("\"openapi.json\"") && text.contains("SwaggerUIBundle"));
+    assert!(
+        text.contains("integrity=\"sha384-"),
+        "CDN assets are pinned by hash"
+    );
+}
+
+#[tokio::test]
+async fn any_other_path_is_not_found() {
+    let response = get("/nope").await;
+    assert_eq!((response.status, response.error_code()), (404, "not_found"));
+    let docs = docs::Docs::new().unwrap();
+    let outcome = docs::handler(&docs, req::raw(Method::POST, "/docs.json", String::new())).await;
+    assert!(outcome.is_err());
+}
