@@ -26,6 +26,7 @@ use utoipa::ToSchema;
 #[schema(example = json!({"login": "john@mail.com", "password": "secret123"}))]
 struct LoginBody {
     /// The login, the email or the phone, in any case.
+    #[schema(value_type = String)]
     login: Option<String>,
     #[schema(value_type = String, format = Password)]
     password: Option<SecretString>,

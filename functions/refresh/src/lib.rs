@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 struct RefreshBody {
     /// The current refresh token of the session.
+    #[schema(value_type = String)]
     refresh_token: Option<String>,
 }
 
