@@ -246,7 +246,7 @@ async fn error_paths_answer_with_the_contract_error_body() {
         (
             http.post(
                 "/auth/login",
-                json!({"login": taken, "password": "wrong password"}),
+                json!({"login": taken, "password": "Wr0ng-Passw0rd!"}),
             )
             .await,
             401,
@@ -255,7 +255,7 @@ async fn error_paths_answer_with_the_contract_error_body() {
         (
             http.post(
                 "/auth/login",
-                json!({"login": format!("ghost_{}", unique()), "password": "wrong password"}),
+                json!({"login": format!("ghost_{}", unique()), "password": "Wr0ng-Passw0rd!"}),
             )
             .await,
             401,
@@ -295,7 +295,7 @@ async fn error_paths_answer_with_the_contract_error_body() {
         assert_contract_headers(&response);
         assert!(response.body.get("request_id").is_none());
         let text = response.body.to_string();
-        assert!(!text.contains(PASSWORD) && !text.contains("wrong password"));
+        assert!(!text.contains(PASSWORD) && !text.contains("Wr0ng-Passw0rd!"));
     }
 }
 
@@ -312,7 +312,7 @@ async fn repeated_failures_lock_the_account_with_retry_after() {
         let failed = http
             .post(
                 "/auth/login",
-                json!({"login": login, "password": "wrong password"}),
+                json!({"login": login, "password": "Wr0ng-Passw0rd!"}),
             )
             .await;
         assert_eq!(failed.status, 401);

@@ -272,7 +272,7 @@ async fn a_user_deletes_themself_and_the_login_can_register_again() {
         Method::DELETE,
         &path,
         &fay.access_token(),
-        json!({"password": "wrong password"}),
+        json!({"password": "Wr0ng-Passw0rd!"}),
     )
     .await;
     assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));

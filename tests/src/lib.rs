@@ -252,6 +252,53 @@ pub struct Http {
     client: reqwest::Client,
 }
 
+/// Every password and token the end-to-end suite sends or receives is appended to the
+/// file named by `LATCHKEY_E2E_SECRETS_FILE`, one per line, so that a later test can prove
+/// none of them reached the stack's logs.
+fn remember_secrets(value: &Value) {
+    const SECRET_FIELDS: [&str; 4] = [
+        "password",
+        "current_password",
+        "access_token",
+        "refresh_token",
+    ];
+    fn collect<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    match value.as_str() {
+                        Some(secret) if SECRET_FIELDS.contains(&key.as_str()) => out.push(secret),
+                        _ => collect(value, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| collect(item, out)),
+            _ => {}
+        }
+    }
+    let Ok(path) = std::env::var("LATCHKEY_E2E_SECRETS_FILE") else {
+        return;
+    };
+    let mut secrets = Vec::new();
+    collect(value, &mut secrets);
+    // Too short to search for without false positives ("x" would match anywhere).
+    secrets.retain(|s| s.len() >= 6);
+    if secrets.is_empty() {
+        return;
+    }
+    use std::io::Write as _;
+    static FILE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = FILE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    for secret in secrets {
+        writeln!(file, "{secret}").unwrap();
+    }
+}
+
 /// The served document, fetched once per test process.
 static CONTRACT: tokio::sync::OnceCell<contract::Contract> = tokio::sync::OnceCell::const_new();
 
@@ -286,16 +333,23 @@ impl Http {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        if let Some(body) = body {
+        if let Some(body) = &body {
             request = request
                 .header("content-type", "application/json")
-                .body(body);
+                .body(body.clone());
+        }
+        if let Some(token) = token {
+            remember_secrets(&serde_json::json!({ "access_token": token }));
+        }
+        if let Some(body) = body.as_deref().and_then(|b| serde_json::from_str(b).ok()) {
+            remember_secrets(&body);
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        remember_secrets(&body);
         if let Err(broken) = self
             .contract()
             .await
