@@ -1,0 +1,49 @@
+//! `GET /contacts/{id}`: one of the caller's contacts. Someone else's contact is 404
+//! `not_found`, exactly like one that does not exist: the owner is part of the query.
+
+use lambda_http::http::StatusCode;
+use serde::Serialize;
+use shared::contacts::{self, Contact};
+use shared::db::GenericClient;
+use shared::docs::{AuthErrors, ServerErrors};
+use shared::error::ErrorBody;
+use shared::request::path_id;
+use shared::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, response};
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+struct Found {
+    contact: Contact,
+}
+
+/// One of the caller's contacts.
+#[utoipa::path(operation_id = "get_contact", get, path = "/contacts/{id}", tag = "contacts", security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "The contact's id.")),
+    responses(
+        (status = 200, description = "The contact.", body = Envelope<Found>),
+        (status = 400, description = "`validation_failed`: the id is not a positive integer.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such contact in the caller's address book.", body = ErrorBody),
+        AuthErrors, ServerErrors))]
+pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let db = app.db().await?;
+    let caller = app.caller(&db, &req).await?.user;
+    let id = path_id(&req, "id")?;
+    let contact = find(&db, caller.id, id).await?.ok_or(ApiError::NotFound)?;
+    Ok(response::ok(StatusCode::OK, Found { contact }))
+}
+
+/// Contact `id` if `owner_id` owns it.
+async fn find(
+    client: &impl GenericClient,
+    owner_id: i64,
+    id: i64,
+) -> Result<Option<Contact>, ApiError> {
+    let sql = format!(
+        "SELECT {} FROM contacts c WHERE c.id = $1 AND c.owner_id = $2",
+        contacts::COLUMNS
+    );
+    let statement = client.prepare_cached(&sql).await?;
+    let row = client.query_opt(&statement, &[&id, &owner_id]).await?;
+    row.as_ref().map(Contact::from_row).transpose()
+}

@@ -1,0 +1,179 @@
+//! `PATCH /contacts/{id}` (and `PUT`, also a partial update): change one of the caller's
+//! contacts.
+//!
+//! A field that is absent stays as it is; `null` clears an optional field (`email`,
+//! `phone`, `birthday`, `notes`); the names can be changed but not cleared. An empty body
+//! `{}` changes nothing and answers with the contact as it is; any named field moves
+//! `updated_at`. The owner is part of the UPDATE itself, so someone else's contact is 404
+//! `not_found`, never 403.
+
+use chrono::NaiveDate;
+use lambda_http::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use shared::contacts::{self, Birthday, Contact, ContactName, Notes};
+use shared::db::GenericClient;
+use shared::docs::{AuthErrors, BodyErrors, ServerErrors};
+use shared::error::ErrorBody;
+use shared::identity::{Email, Phone};
+use shared::request::{Fields, Patch, json_body, path_id};
+use shared::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, response};
+use utoipa::ToSchema;
+
+/// Every field is optional; an absent field is left as it is.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"last_name": "Lee-Smith", "phone": null, "birthday": "1990-02-28"}))]
+struct UpdateBody {
+    /// 1 to 100 characters after trimming; cannot be `null`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    first_name: Patch<String>,
+    /// 1 to 100 characters after trimming; cannot be `null`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    last_name: Patch<String>,
+    /// `null` clears it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    email: Patch<String>,
+    /// E.164; `null` clears it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    phone: Patch<String>,
+    /// `YYYY-MM-DD`, today (UTC) or earlier; `null` clears it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    birthday: Patch<String>,
+    /// At most 2000 characters; `null` or empty clears it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    notes: Patch<String>,
+}
+
+/// Validated changes; `None` leaves a column as it is, `Some(None)` clears it.
+struct Changes {
+    first_name: Option<ContactName>,
+    last_name: Option<ContactName>,
+    email: Option<Option<Email>>,
+    phone: Option<Option<Phone>>,
+    birthday: Option<Option<Birthday>>,
+    notes: Option<Option<String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Updated {
+    contact: Contact,
+}
+
+/// Change one of the caller's contacts (PUT is a synonym, also a partial update).
+#[utoipa::path(operation_id = "update_contact", method(patch, put), path = "/contacts/{id}", tag = "contacts", security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "The contact's id.")),
+    request_body = UpdateBody,
+    responses(
+        (status = 200, description = "The contact after the change.", body = Envelope<Updated>),
+        (status = 404, description = "`not_found`: no such contact in the caller's address book.", body = ErrorBody),
+        BodyErrors, AuthErrors, ServerErrors))]
+pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    handler_on(app, req, contacts::today()).await
+}
+
+/// [`handler`] with today's date given, so tests can pin it.
+pub async fn handler_on(
+    app: &App,
+    req: Request,
+    today: NaiveDate,
+) -> Result<Response<Body>, ApiError> {
+    let db = app.db().await?;
+    let caller = app.caller(&db, &req).await?.user;
+    let id = path_id(&req, "id")?;
+    let body: UpdateBody = json_body(&req)?;
+    let changes = parse(body, today)?;
+    let contact = update(&db, caller.id, id, &changes)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tracing::info!(user_id = caller.id, contact_id = id, "contact updated");
+    Ok(response::ok(StatusCode::OK, Updated { contact }))
+}
+
+fn parse(body: UpdateBody, today: NaiveDate) -> Result<Changes, ApiError> {
+    let mut fields = Fields::default();
+    let changes = Changes {
+        first_name: fields.changeable("first_name", body.first_name, |n| ContactName::parse(&n)),
+        last_name: fields.changeable("last_name", body.last_name, |n| ContactName::parse(&n)),
+        email: fields.clearable("email", body.email, |e| Email::parse(&e)),
+        phone: fields.clearable("phone", body.phone, |p| Phone::parse(&p)),
+        birthday: fields.clearable("birthday", body.birthday, |b| Birthday::parse(&b, today)),
+        // Empty notes clear them, like null.
+        notes: fields
+            .clearable("notes", body.notes, |n| Ok(Notes::parse(&n)?.into_option()))
+            .map(Option::flatten),
+    };
+    fields.finish()?;
+    Ok(changes)
+}
+
+impl Changes {
+    /// Whether the body named any field (an empty body leaves `updated_at` alone).
+    fn any(&self) -> bool {
+        self.first_name.is_some()
+            || self.last_name.is_some()
+            || self.email.is_some()
+            || self.phone.is_some()
+            || self.birthday.is_some()
+            || self.notes.is_some()
+    }
+}
+
+/// Applies `changes` to contact `id` if `owner_id` owns it; `None` when no row matched.
+async fn update(
+    client: &impl GenericClient,
+    owner_id: i64,
+    id: i64,
+    changes: &Changes,
+) -> Result<Option<Contact>, ApiError> {
+    let sql = format!(
+        "UPDATE contacts c SET
+            first_name = coalesce($3, c.first_name),
+            last_name = coalesce($4, c.last_name),
+            email = CASE WHEN $5 THEN $6 ELSE c.email END,
+            phone = CASE WHEN $7 THEN $8 ELSE c.phone END,
+            birthday = CASE WHEN $9 THEN $10 ELSE c.birthday END,
+            notes = CASE WHEN $11 THEN $12 ELSE c.notes END,
+            updated_at = CASE WHEN $13 THEN now() ELSE c.updated_at END
+         WHERE c.id = $1 AND c.owner_id = $2
+         RETURNING {}",
+        contacts::COLUMNS
+    );
+    let statement = client.prepare_cached(&sql).await?;
+    let email = changes
+        .email
+        .as_ref()
+        .map(|e| e.as_ref().map(Email::as_str));
+    let phone = changes
+        .phone
+        .as_ref()
+        .map(|p| p.as_ref().map(Phone::as_str));
+    let birthday = changes.birthday.map(|b| b.map(Birthday::date));
+    let notes = changes.notes.as_ref().map(Option::as_deref);
+    let row = client
+        .query_opt(
+            &statement,
+            &[
+                &id,
+                &owner_id,
+                &changes.first_name.as_ref().map(ContactName::as_str),
+                &changes.last_name.as_ref().map(ContactName::as_str),
+                &email.is_some(),
+                &email.flatten(),
+                &phone.is_some(),
+                &phone.flatten(),
+                &birthday.is_some(),
+                &birthday.flatten(),
+                &notes.is_some(),
+                &notes.flatten(),
+                &changes.any(),
+            ],
+        )
+        .await?;
+    row.as_ref().map(Contact::from_row).transpose()
+}

@@ -1,0 +1,11 @@
+//! Lambda entry point for `PATCH /contacts/{id}` (and `PUT`): build the app once, then serve
+//! invocations.
+
+use shared::{App, lambda};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_tracing();
+    let app = App::from_env()?;
+    lambda::serve(|req| update_contact::handler(&app, req)).await
+}
