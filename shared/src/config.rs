@@ -3,9 +3,14 @@
 //! Every variable is listed in `local/.env.example` and the README. A bad value stops the
 //! function at start-up with the variable's name; production also refuses weak secrets.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use rsa::traits::PublicKeyParts;
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 /// `APP_SETTINGS`: which defaults apply and how strict start-up checks are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +77,36 @@ pub struct TokenConfig {
 pub enum SigningConfig {
     /// `HS256` with `JWT_SECRET` (at least 32 bytes).
     Hs256 { secret: SecretString },
+    /// `RS256` with `JWT_PRIVATE_KEY`, `JWT_KEY_ID` and `JWT_PUBLIC_KEYS`.
+    Rs256(RsaKeys),
 }
+
+/// RS256 key material, parsed and checked at start-up. Holds the private key, so it is
+/// deliberately not `Debug`.
+pub struct RsaKeys {
+    /// `JWT_KEY_ID`: the `kid` header of every token signed here.
+    pub key_id: String,
+    /// `JWT_PRIVATE_KEY` (PEM, PKCS#1 or PKCS#8), kept as PKCS#1 DER.
+    private_key: SecretSlice<u8>,
+    /// The public half of `JWT_PRIVATE_KEY`.
+    pub public_key: RsaPublicKey,
+    /// `JWT_PUBLIC_KEYS`: further keys that verify and are published, by `kid`: the
+    /// previous keys while tokens they signed may still be alive, or the next key ahead of
+    /// its use. Never contains `key_id`.
+    pub other_keys: BTreeMap<String, RsaPublicKey>,
+}
+
+impl RsaKeys {
+    /// The private key as PKCS#1 DER.
+    pub(crate) fn private_key_der(&self) -> &[u8] {
+        self.private_key.expose_secret()
+    }
+}
+
+/// The RSA modulus sizes accepted: production refuses less than 2048 bits (NIST's floor);
+/// above 4096 the verifier (the `rsa` crate) refuses to work.
+pub const MIN_PRODUCTION_RSA_BITS: usize = 2048;
+pub const MAX_RSA_BITS: usize = 4096;
 
 pub struct PasswordConfig {
     /// `PASSWORD_MIN_LENGTH`, default 6.
@@ -137,7 +171,8 @@ impl Config {
             None | Some("HS256") => SigningConfig::Hs256 {
                 secret: hs256_secret(&var, production)?,
             },
-            Some(_) => return Err(problem("JWT_ALGORITHM", "must be HS256")),
+            Some("RS256") => SigningConfig::Rs256(rsa_keys(&var, production)?),
+            Some(_) => return Err(problem("JWT_ALGORITHM", "must be HS256 or RS256")),
         };
         let issuer = match var("JWT_ISSUER") {
             Some(issuer) => issuer,
@@ -230,6 +265,159 @@ fn hs256_secret(
     Ok(SecretString::from(secret))
 }
 
+fn rsa_keys(
+    var: &impl Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<RsaKeys, ConfigError> {
+    let key_id = var("JWT_KEY_ID").ok_or_else(|| problem("JWT_KEY_ID", "is required for RS256"))?;
+    check_key_id("JWT_KEY_ID", &key_id)?;
+    let pem = var("JWT_PRIVATE_KEY")
+        .map(SecretString::from)
+        .ok_or_else(|| problem("JWT_PRIVATE_KEY", "is required for RS256"))?;
+    let private_key = private_key(pem.expose_secret())?;
+    check_size(
+        "JWT_PRIVATE_KEY",
+        &key_id,
+        private_key.n().bits(),
+        production,
+    )?;
+    let public_key = private_key.to_public_key();
+    let der = private_key
+        .to_pkcs1_der()
+        .map_err(|_| problem("JWT_PRIVATE_KEY", "cannot be re-encoded as PKCS#1"))?;
+    let private_key = SecretSlice::from(der.as_bytes().to_vec());
+
+    let mut other_keys = BTreeMap::new();
+    if let Some(json) = var("JWT_PUBLIC_KEYS") {
+        let listed: BTreeMap<String, String> = serde_json::from_str(&json).map_err(|_| {
+            problem(
+                "JWT_PUBLIC_KEYS",
+                r#"must be a JSON object of key ids to PEM public keys: {"<kid>": "<PEM>", ...}"#,
+            )
+        })?;
+        for (kid, pem) in listed {
+            check_key_id("JWT_PUBLIC_KEYS", &kid)?;
+            let key = public_key_pem(&kid, &pem)?;
+            check_size("JWT_PUBLIC_KEYS", &kid, key.n().bits(), production)?;
+            if kid == key_id {
+                // Listing the current key too is harmless (e.g. it was published ahead of
+                // its use); listing another key under its kid is a mistake.
+                if key != public_key {
+                    return Err(problem(
+                        "JWT_PUBLIC_KEYS",
+                        format!(
+                            "kid {kid:?} is JWT_KEY_ID, but its key is not the public half of \
+                             JWT_PRIVATE_KEY"
+                        ),
+                    ));
+                }
+                continue;
+            }
+            other_keys.insert(kid, key);
+        }
+    }
+    Ok(RsaKeys {
+        key_id,
+        private_key,
+        public_key,
+        other_keys,
+    })
+}
+
+/// A `kid` goes into every token header and the JWKS: printable, no spaces, not too long.
+fn check_key_id(variable: &'static str, kid: &str) -> Result<(), ConfigError> {
+    let printable = kid.chars().all(|c| c.is_ascii_graphic());
+    if kid.is_empty() || kid.len() > 128 || !printable {
+        return Err(problem(
+            variable,
+            "a key id must be 1 to 128 printable ASCII characters without spaces",
+        ));
+    }
+    Ok(())
+}
+
+/// PEM from an environment variable: real newlines, or `\n` escapes where the value had to
+/// fit on one line (a `.env` file, a console field).
+fn unescape_pem(pem: &str) -> std::borrow::Cow<'_, str> {
+    if !pem.contains('\n') && pem.contains("\\n") {
+        pem.replace("\\n", "\n").into()
+    } else {
+        pem.into()
+    }
+}
+
+/// `JWT_PRIVATE_KEY`: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
+/// The messages never quote the value.
+fn private_key(pem: &str) -> Result<RsaPrivateKey, ConfigError> {
+    let pem = unescape_pem(pem);
+    let pem = pem.trim();
+    if pem.contains("ENCRYPTED") {
+        return Err(problem(
+            "JWT_PRIVATE_KEY",
+            "is encrypted; give the unencrypted PEM (keep it in a secret store instead)",
+        ));
+    }
+    RsaPrivateKey::from_pkcs8_pem(pem)
+        .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
+        .map_err(|_| {
+            problem(
+                "JWT_PRIVATE_KEY",
+                format!(
+                    "must be an RSA private key of at most {MAX_RSA_BITS} bits in PEM (PKCS#8 \
+                     \"BEGIN PRIVATE KEY\" or PKCS#1 \"BEGIN RSA PRIVATE KEY\")"
+                ),
+            )
+        })
+}
+
+/// One value of `JWT_PUBLIC_KEYS`: SPKI (`BEGIN PUBLIC KEY`) or PKCS#1
+/// (`BEGIN RSA PUBLIC KEY`).
+fn public_key_pem(kid: &str, pem: &str) -> Result<RsaPublicKey, ConfigError> {
+    let pem = unescape_pem(pem);
+    let pem = pem.trim();
+    if pem.contains("PRIVATE KEY") {
+        return Err(problem(
+            "JWT_PUBLIC_KEYS",
+            format!("kid {kid:?} holds a private key; list only public keys here"),
+        ));
+    }
+    RsaPublicKey::from_public_key_pem(pem)
+        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+        .map_err(|_| {
+            problem(
+                "JWT_PUBLIC_KEYS",
+                format!(
+                    "kid {kid:?} is not an RSA public key of at most {MAX_RSA_BITS} bits in \
+                     PEM (\"BEGIN PUBLIC KEY\" or \"BEGIN RSA PUBLIC KEY\")"
+                ),
+            )
+        })
+}
+
+fn check_size(
+    variable: &'static str,
+    kid: &str,
+    bits: usize,
+    production: bool,
+) -> Result<(), ConfigError> {
+    if bits > MAX_RSA_BITS {
+        return Err(problem(
+            variable,
+            format!("the key of kid {kid:?} has {bits} bits; at most {MAX_RSA_BITS} are supported"),
+        ));
+    }
+    if production && bits < MIN_PRODUCTION_RSA_BITS {
+        return Err(problem(
+            variable,
+            format!(
+                "the key of kid {kid:?} has {bits} bits; production needs at least \
+                 {MIN_PRODUCTION_RSA_BITS}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn number<T>(
     var: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -256,16 +444,19 @@ where
 }
 
 impl SigningConfig {
-    /// The `alg` this configuration signs with.
+    /// The `alg` this configuration signs with (and the only one it accepts).
     pub fn algorithm(&self) -> jsonwebtoken::Algorithm {
         match self {
             Self::Hs256 { .. } => jsonwebtoken::Algorithm::HS256,
+            Self::Rs256(_) => jsonwebtoken::Algorithm::RS256,
         }
     }
 
-    pub(crate) fn hs256_secret(&self) -> &[u8] {
+    /// The `alg` name, as in a token header.
+    pub fn algorithm_name(&self) -> &'static str {
         match self {
-            Self::Hs256 { secret } => secret.expose_secret().as_bytes(),
+            Self::Hs256 { .. } => "HS256",
+            Self::Rs256(_) => "RS256",
         }
     }
 }
@@ -388,5 +579,216 @@ mod tests {
         ]
         .concat();
         assert_eq!(config(&both).unwrap().admin.unwrap().login, "root");
+    }
+
+    mod rs256 {
+        use super::*;
+        use crate::tokens::test_keys::{KEYS, SHORT};
+
+        /// An RS256 configuration signing with `KEYS[1]` as k2, with `extra` set or replaced.
+        fn rs256(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+            let mut pairs: Vec<(String, String)> = [
+                ("DATABASE_URL", "postgres://x"),
+                ("JWT_ALGORITHM", "RS256"),
+                ("JWT_KEY_ID", "k2"),
+                ("JWT_PRIVATE_KEY", KEYS[1].private_pkcs8.as_str()),
+            ]
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            let mut seen = std::collections::HashSet::new();
+            // Later entries win: keep the last of each name.
+            pairs.reverse();
+            pairs.retain(|(name, _)| seen.insert(name.clone()));
+            pairs
+        }
+
+        fn without(mut pairs: Vec<(String, String)>, name: &str) -> Vec<(String, String)> {
+            pairs.retain(|(n, _)| n != name);
+            pairs
+        }
+
+        fn load(pairs: &[(String, String)]) -> Result<Config, ConfigError> {
+            let borrowed: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            config(&borrowed)
+        }
+
+        fn keys(pairs: &[(String, String)]) -> RsaKeys {
+            match load(pairs).unwrap().tokens.signing {
+                SigningConfig::Rs256(keys) => keys,
+                SigningConfig::Hs256 { .. } => panic!("expected RS256"),
+            }
+        }
+
+        fn refused(pairs: &[(String, String)]) -> String {
+            match load(pairs) {
+                Ok(_) => panic!("expected a configuration error"),
+                Err(err) => err.to_string(),
+            }
+        }
+
+        fn public_keys(entries: &[(&str, &str)]) -> String {
+            let map: BTreeMap<&str, &str> = entries.iter().copied().collect();
+            serde_json::to_string(&map).unwrap()
+        }
+
+        #[test]
+        fn rs256_reads_the_key_id_the_private_key_and_older_public_keys() {
+            let listed =
+                public_keys(&[("k1", &KEYS[0].public_spki), ("k0", &KEYS[2].public_pkcs1)]);
+            let keys = keys(&rs256(&[("JWT_PUBLIC_KEYS", &listed)]));
+            assert_eq!(keys.key_id, "k2");
+            assert_eq!(
+                keys.public_key,
+                RsaPrivateKey::from_pkcs8_pem(&KEYS[1].private_pkcs8)
+                    .unwrap()
+                    .to_public_key()
+            );
+            let kids: Vec<&str> = keys.other_keys.keys().map(String::as_str).collect();
+            assert_eq!(kids, ["k0", "k1"]);
+            assert_eq!(
+                keys.other_keys["k1"],
+                RsaPublicKey::from_public_key_pem(&KEYS[0].public_spki).unwrap()
+            );
+            assert!(!keys.private_key_der().is_empty());
+        }
+
+        #[test]
+        fn a_pkcs1_private_key_and_one_with_escaped_newlines_are_accepted_too() {
+            let pkcs1 = keys(&rs256(&[("JWT_PRIVATE_KEY", &KEYS[1].private_pkcs1)]));
+            let one_line = KEYS[1].private_pkcs8.replace('\n', "\\n");
+            let escaped = keys(&rs256(&[("JWT_PRIVATE_KEY", &one_line)]));
+            assert_eq!(pkcs1.public_key, escaped.public_key);
+        }
+
+        #[test]
+        fn rs256_needs_no_secret_but_a_key_id_and_a_private_key() {
+            assert!(load(&rs256(&[])).is_ok(), "no JWT_SECRET needed");
+            assert_eq!(
+                refused(&without(rs256(&[]), "JWT_KEY_ID")),
+                "JWT_KEY_ID: is required for RS256"
+            );
+            assert_eq!(
+                refused(&without(rs256(&[]), "JWT_PRIVATE_KEY")),
+                "JWT_PRIVATE_KEY: is required for RS256"
+            );
+            let too_long = "k".repeat(129);
+            for bad_kid in ["my key", "k\u{7f}", too_long.as_str()] {
+                let message = refused(&rs256(&[("JWT_KEY_ID", bad_kid)]));
+                assert!(message.starts_with("JWT_KEY_ID: "), "{message}");
+            }
+        }
+
+        #[test]
+        fn only_hs256_and_rs256_are_algorithms() {
+            for alg in ["none", "HS512", "rs256", "ES256"] {
+                assert_eq!(
+                    refused(&rs256(&[("JWT_ALGORITHM", alg)])),
+                    "JWT_ALGORITHM: must be HS256 or RS256"
+                );
+            }
+        }
+
+        #[test]
+        fn a_bad_private_key_is_named_and_never_echoed() {
+            let truncated = &KEYS[1].private_pkcs8[..400];
+            let encrypted =
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----";
+            for bad in [
+                "not a pem",
+                truncated,
+                KEYS[1].public_spki.as_str(),
+                encrypted,
+            ] {
+                let message = refused(&rs256(&[("JWT_PRIVATE_KEY", bad)]));
+                assert!(message.starts_with("JWT_PRIVATE_KEY: "), "{message}");
+                assert!(!message.contains("MII"), "the value is never echoed");
+            }
+            let traditional = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\
+                DEK-Info: AES-256-CBC,00\n\nMIIB\n-----END RSA PRIVATE KEY-----";
+            for encrypted in [encrypted, traditional] {
+                let message = refused(&rs256(&[("JWT_PRIVATE_KEY", encrypted)]));
+                assert!(message.contains("is encrypted"), "{message}");
+            }
+        }
+
+        #[test]
+        fn malformed_public_keys_are_named() {
+            for bad in ["{", "[]", r#"{"k1": 5}"#, r#""k1""#] {
+                let message = refused(&rs256(&[("JWT_PUBLIC_KEYS", bad)]));
+                assert!(
+                    message.starts_with("JWT_PUBLIC_KEYS: must be a JSON object"),
+                    "{message}"
+                );
+            }
+            let not_pem = public_keys(&[("k1", "MIIBIjANBg")]);
+            assert_eq!(
+                refused(&rs256(&[("JWT_PUBLIC_KEYS", &not_pem)])),
+                "JWT_PUBLIC_KEYS: kid \"k1\" is not an RSA public key of at most 4096 bits in \
+                 PEM (\"BEGIN PUBLIC KEY\" or \"BEGIN RSA PUBLIC KEY\")"
+            );
+            let private = public_keys(&[("k1", &KEYS[0].private_pkcs8)]);
+            let message = refused(&rs256(&[("JWT_PUBLIC_KEYS", &private)]));
+            assert!(message.contains("holds a private key"), "{message}");
+            assert!(!message.contains("MII"));
+            // Over 4096 bits the verifier would refuse every token: refused at start-up.
+            let n = (rsa::BigUint::from(1_u8) << 4100_usize) + 1_u8;
+            let huge = RsaPublicKey::new_with_max_size(n, 65_537_u32.into(), 8192).unwrap();
+            let huge =
+                rsa::pkcs8::EncodePublicKey::to_public_key_pem(&huge, rsa::pkcs8::LineEnding::LF)
+                    .unwrap();
+            let listed = public_keys(&[("k1", &huge)]);
+            let message = refused(&rs256(&[("JWT_PUBLIC_KEYS", &listed)]));
+            assert!(message.contains("at most 4096 bits"), "{message}");
+            let empty_kid = public_keys(&[("", &KEYS[0].public_spki)]);
+            assert!(
+                refused(&rs256(&[("JWT_PUBLIC_KEYS", &empty_kid)])).starts_with("JWT_PUBLIC_KEYS:")
+            );
+        }
+
+        #[test]
+        fn the_current_kid_may_be_listed_only_with_its_own_public_key() {
+            let same = public_keys(&[("k2", &KEYS[1].public_spki)]);
+            assert!(
+                keys(&rs256(&[("JWT_PUBLIC_KEYS", &same)]))
+                    .other_keys
+                    .is_empty()
+            );
+            let other = public_keys(&[("k2", &KEYS[0].public_spki)]);
+            assert!(
+                refused(&rs256(&[("JWT_PUBLIC_KEYS", &other)]))
+                    .starts_with("JWT_PUBLIC_KEYS: kid \"k2\" is JWT_KEY_ID")
+            );
+        }
+
+        #[test]
+        fn production_refuses_rsa_keys_under_2048_bits() {
+            let production = [
+                ("APP_SETTINGS", "production"),
+                ("JWT_ISSUER", "https://auth.example"),
+            ];
+            let short = [
+                &production[..],
+                &[("JWT_PRIVATE_KEY", SHORT.private_pkcs8.as_str())],
+            ]
+            .concat();
+            assert_eq!(
+                refused(&rs256(&short)),
+                "JWT_PRIVATE_KEY: the key of kid \"k2\" has 1024 bits; production needs at least 2048"
+            );
+            let listed = public_keys(&[("k1", &SHORT.public_spki)]);
+            let short_old = [&production[..], &[("JWT_PUBLIC_KEYS", listed.as_str())]].concat();
+            assert!(
+                refused(&rs256(&short_old))
+                    .starts_with("JWT_PUBLIC_KEYS: the key of kid \"k1\" has 1024")
+            );
+            assert!(load(&rs256(&production)).is_ok(), "2048 bits are enough");
+            let development = [("JWT_PRIVATE_KEY", SHORT.private_pkcs8.as_str())];
+            assert!(load(&rs256(&development)).is_ok());
+        }
     }
 }

@@ -5,6 +5,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::error::ApiError;
 use crate::request::Page;
 
 /// `{"status": "ok", ...fields of body}`: what every success response is.
@@ -59,6 +60,22 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Bod
     // timestamps and maps with string keys.
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     with_headers(status, "application/json", "no-store", Body::from(bytes))
+}
+
+/// The cache policy of the standard documents (`/.well-known/*`): they change only with a
+/// deployment or a key rotation.
+pub const PUBLIC_CACHE: &str = "public, max-age=300";
+
+/// 200 with a JSON document served as its standard defines it (no envelope), publicly
+/// cacheable for five minutes, with `nosniff`.
+pub fn public_json<T: Serialize + ?Sized>(body: &T) -> Result<Response<Body>, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    Ok(with_headers(
+        StatusCode::OK,
+        "application/json",
+        PUBLIC_CACHE,
+        Body::from(bytes),
+    ))
 }
 
 /// A response with a given content type and cache policy, plus `nosniff`.

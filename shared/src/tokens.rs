@@ -1,12 +1,18 @@
-//! JWT access and refresh tokens: the contract's claims, signing and verification.
+//! JWT access and refresh tokens: the contract's claims, signing and verification, and the
+//! public keys (JWKS) that let others verify them.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rsa::RsaPublicKey;
+use rsa::traits::PublicKeyParts;
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::config::{ConfigError, TokenConfig};
+use crate::config::{ConfigError, SigningConfig, TokenConfig};
 use crate::error::ApiError;
 use crate::identity::Role;
 use crate::users::User;
@@ -35,6 +41,7 @@ pub struct Claims {
     /// Access tokens only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// Access tokens only, when `JWT_AUDIENCE` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
 }
@@ -58,39 +65,94 @@ pub struct SignedIn<'a> {
 }
 
 /// Signs and verifies tokens with the configured algorithm and keys.
+///
+/// Exactly one algorithm is accepted: the configured one. An RS256 deployment rejects
+/// HS256 tokens (including ones "signed" with its public key as the secret) and `alg:
+/// none`; an HS256 deployment rejects RS256 tokens.
 pub struct Tokens {
     header: Header,
     encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    keys: VerifyingKeys,
+    jwks: JwkSet,
+    /// Access tokens: `aud` required when `JWT_AUDIENCE` is set.
+    access_validation: Validation,
+    /// Refresh tokens carry no `aud`: they are for `/auth/refresh` only, and without one a
+    /// gateway's JWT authorizer (which requires its audience) refuses them as bearer tokens.
+    refresh_validation: Validation,
     issuer: String,
     audience: Option<String>,
     access_ttl: Duration,
     refresh_ttl: Duration,
 }
 
+/// How far in the future a token's `iat` may lie: the clock skew tolerated between the
+/// instance that signed it and the one verifying it.
+const IAT_SKEW_SECS: i64 = 60;
+
+/// The keys a token may be verified with.
+enum VerifyingKeys {
+    /// HS256: the one shared secret; a `kid` plays no part.
+    Secret(DecodingKey),
+    /// RS256: the key named by the token's `kid`; an unknown or missing `kid` fails.
+    ByKeyId(HashMap<String, DecodingKey>),
+}
+
 impl Tokens {
     pub fn new(config: &TokenConfig) -> Result<Self, ConfigError> {
         let algorithm = config.signing.algorithm();
-        let secret = config.signing.hs256_secret();
-        let mut validation = Validation::new(algorithm);
-        validation.leeway = 0;
-        validation.set_issuer(&[&config.issuer]);
-        match &config.audience {
-            Some(audience) => {
-                validation.set_audience(&[audience]);
-                validation.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
+        let mut header = Header::new(algorithm);
+        let (encoding, keys, jwks) = match &config.signing {
+            SigningConfig::Hs256 { secret } => {
+                let secret = secret.expose_secret().as_bytes();
+                (
+                    EncodingKey::from_secret(secret),
+                    VerifyingKeys::Secret(DecodingKey::from_secret(secret)),
+                    // A shared secret is never published.
+                    JwkSet::default(),
+                )
             }
-            None => {
-                validation.validate_aud = false;
-                validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+            SigningConfig::Rs256(rsa) => {
+                header.kid = Some(rsa.key_id.clone());
+                let current = std::iter::once((&rsa.key_id, &rsa.public_key));
+                let mut keys = HashMap::new();
+                let mut jwks = JwkSet::default();
+                for (kid, public_key) in current.chain(&rsa.other_keys) {
+                    let (key, jwk) = published(kid, public_key)?;
+                    keys.insert(kid.clone(), key);
+                    jwks.keys.push(jwk);
+                }
+                (
+                    EncodingKey::from_rsa_der(rsa.private_key_der()),
+                    VerifyingKeys::ByKeyId(keys),
+                    jwks,
+                )
             }
-        }
+        };
+        let validation = |audience: Option<&String>| {
+            let mut validation = Validation::new(algorithm);
+            validation.leeway = 0;
+            validation.set_issuer(&[&config.issuer]);
+            match audience {
+                Some(audience) => {
+                    validation.set_audience(&[audience]);
+                    validation.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
+                }
+                None => {
+                    validation.validate_aud = false;
+                    validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+                }
+            }
+            validation
+        };
+        let access_validation = validation(config.audience.as_ref());
+        let refresh_validation = validation(None);
         Ok(Self {
-            header: Header::new(algorithm),
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+            header,
+            encoding,
+            keys,
+            jwks,
+            access_validation,
+            refresh_validation,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             access_ttl: config.access_ttl,
@@ -102,6 +164,13 @@ impl Tokens {
         self.refresh_ttl
     }
 
+    /// The public keys that verify our tokens, as RFC 7517 JWKs (`kid`, `use: sig`,
+    /// `alg: RS256`, `n`, `e`): the current key first, then the others of
+    /// `JWT_PUBLIC_KEYS`. Empty under HS256.
+    pub fn jwks(&self) -> &JwkSet {
+        &self.jwks
+    }
+
     /// A fresh access token and the refresh token whose `jti` the session stores.
     pub fn issue(
         &self,
@@ -111,7 +180,7 @@ impl Tokens {
         refresh_jti: Uuid,
     ) -> Result<TokenPair, ApiError> {
         let now = chrono::Utc::now().timestamp();
-        let claims = |typ, jti, ttl: Duration, role| Claims {
+        let claims = |typ, jti, ttl: Duration, role, aud| Claims {
             iss: self.issuer.clone(),
             sub: user_id.to_string(),
             user_id,
@@ -121,15 +190,22 @@ impl Tokens {
             exp: now + ttl.as_secs() as i64,
             typ,
             role,
-            aud: self.audience.clone(),
+            aud,
         };
         let access = claims(
             TokenType::Access,
             Uuid::new_v4(),
             self.access_ttl,
             Some(role),
+            self.audience.clone(),
         );
-        let refresh = claims(TokenType::Refresh, refresh_jti, self.refresh_ttl, None);
+        let refresh = claims(
+            TokenType::Refresh,
+            refresh_jti,
+            self.refresh_ttl,
+            None,
+            None,
+        );
         Ok(TokenPair {
             access_token: self.sign(&access)?,
             token_type: "Bearer",
@@ -144,10 +220,16 @@ impl Tokens {
         jsonwebtoken::encode(&self.header, claims, &self.encoding).map_err(ApiError::internal)
     }
 
-    /// Verifies signature, algorithm, `iss`, `aud` (when configured), `exp`, and `typ`.
-    /// Any failure is 401 `invalid_token`; why is logged at debug level only.
+    /// Verifies the algorithm (only the configured one), the key (under RS256 the one the
+    /// `kid` header names), the signature, `iss`, `aud` (of access tokens, when configured),
+    /// `exp`, an `iat` not in the future, and `typ`. Any failure is 401 `invalid_token`; why is logged at
+    /// debug level only.
     pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, ApiError> {
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let validation = match expected {
+            TokenType::Access => &self.access_validation,
+            TokenType::Refresh => &self.refresh_validation,
+        };
+        let claims = jsonwebtoken::decode::<Claims>(token, self.key_for(token)?, validation)
             .map_err(|err| {
                 tracing::debug!(kind = ?err.kind(), "token rejected");
                 ApiError::InvalidToken
@@ -156,14 +238,90 @@ impl Tokens {
         if claims.typ != expected || claims.sub != claims.user_id.to_string() {
             return Err(ApiError::InvalidToken);
         }
+        // Not issued in the future: allow only the clock skew between instances.
+        if claims.iat > chrono::Utc::now().timestamp() + IAT_SKEW_SECS {
+            tracing::debug!("token rejected: issued in the future");
+            return Err(ApiError::InvalidToken);
+        }
         Ok(claims)
     }
+
+    /// The key to check `token` with: under RS256, the one its `kid` names.
+    fn key_for(&self, token: &str) -> Result<&DecodingKey, ApiError> {
+        match &self.keys {
+            VerifyingKeys::Secret(key) => Ok(key),
+            VerifyingKeys::ByKeyId(keys) => {
+                let header = jsonwebtoken::decode_header(token).map_err(|err| {
+                    tracing::debug!(kind = ?err.kind(), "token rejected");
+                    ApiError::InvalidToken
+                })?;
+                let key = header.kid.as_deref().and_then(|kid| keys.get(kid));
+                key.ok_or_else(|| {
+                    tracing::debug!(kid = ?header.kid, "token rejected: unknown key id");
+                    ApiError::InvalidToken
+                })
+            }
+        }
+    }
+}
+
+/// The verifying key and the published JWK of one RSA public key.
+fn published(kid: &str, public_key: &RsaPublicKey) -> Result<(DecodingKey, Jwk), ConfigError> {
+    let key = DecodingKey::from_rsa_raw_components(
+        &public_key.n().to_bytes_be(),
+        &public_key.e().to_bytes_be(),
+    );
+    let mut jwk =
+        Jwk::from_decoding_key(&key, Some(Algorithm::RS256)).map_err(|_| ConfigError {
+            variable: "JWT_PUBLIC_KEYS",
+            problem: format!("kid {kid:?} cannot be published as a JWK"),
+        })?;
+    jwk.common.key_id = Some(kid.to_owned());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    Ok((key, jwk))
+}
+
+/// RSA keys for tests, generated once per test process: no key material in the repository.
+#[cfg(test)]
+pub(crate) mod test_keys {
+    use std::sync::LazyLock;
+
+    use rsa::RsaPrivateKey;
+    use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey, LineEnding};
+    use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
+
+    /// One TEST-ONLY key pair in every PEM form the configuration accepts.
+    pub struct TestKey {
+        pub private_pkcs8: String,
+        pub private_pkcs1: String,
+        pub public_spki: String,
+        pub public_pkcs1: String,
+    }
+
+    impl TestKey {
+        pub fn generate(bits: usize) -> Self {
+            let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).unwrap();
+            let public = key.to_public_key();
+            Self {
+                private_pkcs8: key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+                private_pkcs1: key.to_pkcs1_pem(LineEnding::LF).unwrap().to_string(),
+                public_spki: public.to_public_key_pem(LineEnding::LF).unwrap(),
+                public_pkcs1: public.to_pkcs1_pem(LineEnding::LF).unwrap(),
+            }
+        }
+    }
+
+    /// Three 2048-bit keys: the tests call them k1, k2 and a stranger's.
+    pub static KEYS: LazyLock<[TestKey; 3]> =
+        LazyLock::new(|| std::array::from_fn(|_| TestKey::generate(2048)));
+
+    /// Too short for production.
+    pub static SHORT: LazyLock<TestKey> = LazyLock::new(|| TestKey::generate(1024));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SigningConfig;
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use secrecy::SecretString;
@@ -199,6 +357,10 @@ mod tests {
         assert_eq!(access.exp - access.iat, 900);
         let refresh = t.verify(&pair.refresh_token, TokenType::Refresh).unwrap();
         assert_eq!((refresh.jti, refresh.sid, refresh.role), (jti, sid, None));
+        assert_eq!(
+            refresh.aud, None,
+            "a refresh token is for us, not for the API"
+        );
         assert_eq!(refresh.exp - refresh.iat, 3600);
     }
 
@@ -245,6 +407,27 @@ mod tests {
     }
 
     #[test]
+    fn a_token_issued_in_the_future_is_invalid_beyond_the_clock_skew() {
+        let t = tokens("iss", None, SECRET);
+        let pair = t
+            .issue(1, Role::User, Uuid::new_v4(), Uuid::new_v4())
+            .unwrap();
+        let mut claims = t.verify(&pair.access_token, TokenType::Access).unwrap();
+        claims.iat += IAT_SKEW_SECS - 5;
+        claims.exp += IAT_SKEW_SECS - 5;
+        assert!(
+            t.verify(&t.sign(&claims).unwrap(), TokenType::Access)
+                .is_ok()
+        );
+        claims.iat += 3600;
+        claims.exp += 3600;
+        assert!(
+            t.verify(&t.sign(&claims).unwrap(), TokenType::Access)
+                .is_err()
+        );
+    }
+
+    #[test]
     fn an_audience_is_required_when_configured() {
         let without = tokens("iss", None, SECRET);
         let pair = without
@@ -252,5 +435,251 @@ mod tests {
             .unwrap();
         let with = tokens("iss", Some("api"), SECRET);
         assert!(with.verify(&pair.access_token, TokenType::Access).is_err());
+        let other = tokens("iss", Some("another-api"), SECRET);
+        let theirs = other
+            .issue(1, Role::User, Uuid::new_v4(), Uuid::new_v4())
+            .unwrap();
+        assert!(
+            with.verify(&theirs.access_token, TokenType::Access)
+                .is_err()
+        );
+        assert!(
+            with.verify(&theirs.refresh_token, TokenType::Refresh)
+                .is_ok(),
+            "refresh tokens carry no audience"
+        );
+    }
+}
+
+#[cfg(test)]
+mod rs256_tests {
+    use super::test_keys::KEYS;
+    use super::*;
+    use crate::config::Config;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use secrecy::SecretString;
+
+    /// An RS256 deployment signing with `KEYS[current.1]` as `current.0`, also accepting
+    /// `others`, configured as an operator would: through the environment.
+    fn rs256(current: (&str, usize), others: &[(&str, usize)]) -> Tokens {
+        let public_keys: serde_json::Map<_, _> = others
+            .iter()
+            .map(|(kid, i)| (kid.to_string(), KEYS[*i].public_spki.clone().into()))
+            .collect();
+        let env = [
+            ("DATABASE_URL", "postgres://x".to_owned()),
+            ("JWT_ISSUER", "iss".to_owned()),
+            ("JWT_ALGORITHM", "RS256".to_owned()),
+            ("JWT_KEY_ID", current.0.to_owned()),
+            ("JWT_PRIVATE_KEY", KEYS[current.1].private_pkcs8.clone()),
+            (
+                "JWT_PUBLIC_KEYS",
+                serde_json::Value::from(public_keys).to_string(),
+            ),
+        ];
+        let config = Config::from_lookup(|name| {
+            env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+        })
+        .unwrap();
+        Tokens::new(&config.tokens).unwrap()
+    }
+
+    fn hs256() -> Tokens {
+        Tokens::new(&TokenConfig {
+            signing: SigningConfig::Hs256 {
+                secret: SecretString::from("an-hs256-secret-of-at-least-32-bytes!!".to_owned()),
+            },
+            issuer: "iss".into(),
+            audience: None,
+            access_ttl: Duration::from_secs(900),
+            refresh_ttl: Duration::from_secs(3600),
+        })
+        .unwrap()
+    }
+
+    fn access_token(tokens: &Tokens) -> String {
+        tokens
+            .issue(1, Role::User, Uuid::new_v4(), Uuid::new_v4())
+            .unwrap()
+            .access_token
+    }
+
+    fn claims(tokens: &Tokens) -> Claims {
+        tokens
+            .verify(&access_token(tokens), TokenType::Access)
+            .unwrap()
+    }
+
+    fn rejected(tokens: &Tokens, token: &str) -> bool {
+        matches!(
+            tokens.verify(token, TokenType::Access),
+            Err(ApiError::InvalidToken)
+        )
+    }
+
+    /// A JWT with a chosen header and no signature, as an attacker would write it.
+    fn unsigned(header: serde_json::Value, claims: &Claims) -> String {
+        let header = URL_SAFE_NO_PAD.encode(header.to_string());
+        let claims = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
+        format!("{header}.{claims}.")
+    }
+
+    #[test]
+    fn rs256_tokens_name_their_key_and_verify() {
+        let t = rs256(("k1", 0), &[]);
+        let pair = t
+            .issue(7, Role::Admin, Uuid::new_v4(), Uuid::new_v4())
+            .unwrap();
+        for token in [&pair.access_token, &pair.refresh_token] {
+            let header = jsonwebtoken::decode_header(token).unwrap();
+            assert_eq!(header.alg, Algorithm::RS256);
+            assert_eq!(header.kid.as_deref(), Some("k1"));
+        }
+        let access = t.verify(&pair.access_token, TokenType::Access).unwrap();
+        assert_eq!((access.user_id, access.role), (7, Some(Role::Admin)));
+        assert!(t.verify(&pair.refresh_token, TokenType::Refresh).is_ok());
+        assert!(rejected(&t, &pair.refresh_token), "types still differ");
+    }
+
+    #[test]
+    fn a_token_of_the_previous_key_verifies_while_its_public_key_is_listed() {
+        let before = rs256(("k1", 0), &[]);
+        let old_token = access_token(&before);
+        let rotated = rs256(("k2", 1), &[("k1", 0)]);
+        assert!(rotated.verify(&old_token, TokenType::Access).is_ok());
+        let new_token = access_token(&rotated);
+        assert_eq!(
+            jsonwebtoken::decode_header(&new_token)
+                .unwrap()
+                .kid
+                .as_deref(),
+            Some("k2")
+        );
+        assert!(rotated.verify(&new_token, TokenType::Access).is_ok());
+
+        let old_key_dropped = rs256(("k2", 1), &[]);
+        assert!(rejected(&old_key_dropped, &old_token));
+        assert!(
+            old_key_dropped
+                .verify(&new_token, TokenType::Access)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_next_key_listed_ahead_of_its_use_already_verifies() {
+        let before = rs256(("k1", 0), &[("k2", 1)]);
+        let after = rs256(("k2", 1), &[("k1", 0)]);
+        assert!(
+            before
+                .verify(&access_token(&after), TokenType::Access)
+                .is_ok()
+        );
+        assert!(
+            after
+                .verify(&access_token(&before), TokenType::Access)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_unknown_or_missing_kid_or_a_kid_of_another_key_is_invalid() {
+        let ours = rs256(("k1", 0), &[("k2", 1)]);
+        let stranger = rs256(("k9", 2), &[]);
+        assert!(rejected(&ours, &access_token(&stranger)));
+        let impostor = rs256(("k1", 2), &[]);
+        assert!(
+            rejected(&ours, &access_token(&impostor)),
+            "a known kid does not make another key's signature valid"
+        );
+        // Genuine signatures by k1's own key, under a missing, unknown or wrong kid: the kid
+        // alone chooses the key, with no fallback even when only one key is configured.
+        let only_k1 = rs256(("k1", 0), &[]);
+        let claims = claims(&ours);
+        let private = EncodingKey::from_rsa_pem(KEYS[0].private_pkcs1.as_bytes()).unwrap();
+        let no_kid = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &private);
+        let no_kid = no_kid.unwrap();
+        assert!(rejected(&only_k1, &no_kid) && rejected(&ours, &no_kid));
+        for kid in ["k7", "", "K1", "k2"] {
+            let mut header = Header::new(Algorithm::RS256);
+            header.kid = Some(kid.into());
+            let token = jsonwebtoken::encode(&header, &claims, &private).unwrap();
+            assert!(rejected(&only_k1, &token), "{kid:?}");
+            assert!(rejected(&ours, &token), "{kid:?}");
+        }
+        let mut k1 = Header::new(Algorithm::RS256);
+        k1.kid = Some("k1".into());
+        let genuine = jsonwebtoken::encode(&k1, &claims, &private).unwrap();
+        assert!(only_k1.verify(&genuine, TokenType::Access).is_ok());
+    }
+
+    #[test]
+    fn an_rs256_deployment_accepts_no_other_algorithm() {
+        let t = rs256(("k1", 0), &[]);
+        let claims = claims(&t);
+        // The classic confusion: HS256 with the published public key as the HMAC secret.
+        for secret in [&KEYS[0].public_spki, &KEYS[0].public_pkcs1] {
+            let mut header = Header::new(Algorithm::HS256);
+            header.kid = Some("k1".into());
+            let forged = jsonwebtoken::encode(
+                &header,
+                &claims,
+                &EncodingKey::from_secret(secret.as_bytes()),
+            )
+            .unwrap();
+            assert!(rejected(&t, &forged));
+        }
+        for alg in ["none", "None", "NONE"] {
+            let forged = unsigned(serde_json::json!({"alg": alg, "kid": "k1"}), &claims);
+            assert!(rejected(&t, &forged), "{alg}");
+        }
+        // Even a genuine signature by our own key under another RSA scheme is refused.
+        let mut pss = Header::new(Algorithm::PS256);
+        pss.kid = Some("k1".into());
+        let private = EncodingKey::from_rsa_pem(KEYS[0].private_pkcs8.as_bytes()).unwrap();
+        let ps256 = jsonwebtoken::encode(&pss, &claims, &private).unwrap();
+        assert!(rejected(&t, &ps256));
+    }
+
+    #[test]
+    fn an_hs256_deployment_accepts_no_rs256_or_unsigned_token() {
+        let hs = hs256();
+        let rs = rs256(("k1", 0), &[]);
+        assert!(rejected(&hs, &access_token(&rs)));
+        let claims = claims(&hs);
+        let forged = unsigned(serde_json::json!({"alg": "none"}), &claims);
+        assert!(rejected(&hs, &forged));
+        assert!(
+            hs.jwks().keys.is_empty(),
+            "a shared secret is never published"
+        );
+    }
+
+    #[test]
+    fn the_jwks_lists_the_current_key_then_the_others() {
+        let t = rs256(("k2", 1), &[("k1", 0), ("k0", 2)]);
+        let jwks = serde_json::to_value(t.jwks()).unwrap();
+        let keys = jwks["keys"].as_array().unwrap();
+        let kids: Vec<&str> = keys.iter().map(|k| k["kid"].as_str().unwrap()).collect();
+        assert_eq!(kids, ["k2", "k0", "k1"]);
+        for key in keys {
+            assert_eq!(
+                (&key["kty"], &key["use"], &key["alg"]),
+                (&"RSA".into(), &"sig".into(), &"RS256".into())
+            );
+            assert_eq!(key["e"], "AQAB");
+            let n = URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap();
+            assert_eq!(n.len(), 256, "2048-bit modulus, no leading zero");
+            let names: Vec<&String> = key.as_object().unwrap().keys().collect();
+            assert_eq!(names.len(), 6, "no private parameter: {names:?}");
+        }
+        // Each published key verifies its kid's tokens on its own.
+        let token = access_token(&t);
+        let jwk = t.jwks().find("k2").unwrap();
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&["iss"]);
+        let key = DecodingKey::from_jwk(jwk).unwrap();
+        assert!(jsonwebtoken::decode::<Claims>(&token, &key, &validation).is_ok());
     }
 }
