@@ -109,8 +109,10 @@ pub fn path_id(req: &Request, name: &'static str) -> Result<i64, ApiError> {
         .path_parameters_ref()
         .and_then(|params| params.first(name))
         .unwrap_or("");
+    // Canonical decimal only: no sign, no leading zero, so each id has one spelling.
+    let canonical = raw.bytes().all(|b| b.is_ascii_digit()) && !raw.starts_with('0');
     match raw.parse::<i64>() {
-        Ok(id) if id >= 1 => Ok(id),
+        Ok(id) if canonical && id >= 1 => Ok(id),
         _ => Err(ApiError::invalid_field(name, "must be a positive integer")),
     }
 }
@@ -227,6 +229,39 @@ impl Fields {
         parse: impl FnOnce(R) -> Result<T, String>,
     ) -> Option<T> {
         raw.and_then(|raw| self.check(field, parse(raw)))
+    }
+
+    /// A field of a partial update that may be cleared: absent → `None` (leave it), `null`
+    /// → `Some(None)` (clear it), a value → `Some(Some(parsed))`.
+    pub fn clearable<R, T>(
+        &mut self,
+        field: &'static str,
+        raw: Patch<R>,
+        parse: impl FnOnce(R) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match raw {
+            Patch::Absent => None,
+            Patch::Null => Some(None),
+            Patch::Value(raw) => self.check(field, parse(raw)).map(Some),
+        }
+    }
+
+    /// A field of a partial update that can be changed but not removed: `null` is
+    /// "cannot be removed".
+    pub fn changeable<R, T>(
+        &mut self,
+        field: &'static str,
+        raw: Patch<R>,
+        parse: impl FnOnce(R) -> Result<T, String>,
+    ) -> Option<T> {
+        match raw {
+            Patch::Absent => None,
+            Patch::Null => {
+                self.add(field, "cannot be removed".to_owned());
+                None
+            }
+            Patch::Value(raw) => self.check(field, parse(raw)),
+        }
     }
 
     pub fn add(&mut self, field: &'static str, message: String) {
@@ -382,7 +417,16 @@ mod tests {
             request("").with_path_parameters(map)
         };
         assert_eq!(path_id(&with_id("42"), "id").unwrap(), 42);
-        for bad in ["0", "-1", "abc", "1.5", "", "99999999999999999999"] {
+        for bad in [
+            "0",
+            "-1",
+            "+1",
+            "007",
+            "abc",
+            "1.5",
+            "",
+            "99999999999999999999",
+        ] {
             assert!(
                 matches!(path_id(&with_id(bad), "id"), Err(ApiError::Validation(_))),
                 "{bad}"

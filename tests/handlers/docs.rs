@@ -104,3 +104,17 @@ async fn any_other_path_is_not_found() {
     let outcome = docs::handler(&docs, req::raw(Method::POST, "/docs.json", String::new())).await;
     assert!(outcome.is_err());
 }
+
+#[tokio::test]
+async fn operation_ids_are_unique() {
+    let doc = get("/openapi.json").await.body;
+    let mut ids = Vec::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            ids.push(op["operationId"].as_str().unwrap().to_owned());
+        }
+    }
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    assert!(ids.contains(&"update_user".to_owned()) && ids.contains(&"update_user_put".to_owned()));
+}

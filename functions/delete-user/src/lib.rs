@@ -29,7 +29,7 @@ struct Deleted {
 }
 
 /// Delete a user with their sessions and contacts.
-#[utoipa::path(delete, path = "/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(operation_id = "delete_user", delete, path = "/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The user's id.")),
     request_body(content = Option<DeleteBody>),
     responses(

@@ -30,14 +30,23 @@ use utoipa::{Modify, OpenApi};
         get_user::handler,
         update_user::handler,
         delete_user::handler,
-        health::handler,
+        create_contact::handler,
+        list_contacts::handler,
+        upcoming_birthdays::handler,
+        get_contact::handler,
+        update_contact::handler,
+        delete_contact::handler,
+                health::handler,
+        jwks::jwks,
+        jwks::openid_configuration,
         openapi_json,
         docs_page,
     ),
-    modifiers(&BearerAuth),
+        modifiers(&BearerAuth, &UniqueOperationIds),
     tags(
         (name = "auth", description = "Registering, logging in and out, refreshing tokens."),
         (name = "users", description = "Accounts: read, list, change, delete."),
+        (name = "contacts", description = "Each user's own address book: create, read, search, change, delete, upcoming birthdays."),
         (name = "service", description = "Health, this document, key discovery."),
     )
 )]
@@ -57,6 +66,36 @@ impl Modify for BearerAuth {
             .components
             .get_or_insert_with(Default::default)
             .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// PUT, the synonym of PATCH, shares its handler and so its `operationId`; OpenAPI wants
+/// each id once, so a repeated id gets its method appended (`update_user_put`).
+struct UniqueOperationIds;
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut seen = std::collections::BTreeSet::new();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("patch", &mut item.patch),
+                ("put", &mut item.put),
+                ("delete", &mut item.delete),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let Some(id) = operation.operation_id.clone() else {
+                    continue;
+                };
+                if !seen.insert(id.clone()) {
+                    let unique = format!("{id}_{method}");
+                    seen.insert(unique.clone());
+                    operation.operation_id = Some(unique);
+                }
+            }
+        }
     }
 }
 

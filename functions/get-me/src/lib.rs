@@ -14,7 +14,7 @@ struct Me {
 }
 
 /// The caller's own full user object.
-#[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
+#[utoipa::path(operation_id = "get_me", get, path = "/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, description = "The caller.", body = Envelope<Me>), AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let db = app.db().await?;

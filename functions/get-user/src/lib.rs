@@ -17,7 +17,7 @@ struct Found<'a> {
 }
 
 /// One user: the full object to the user themself and to admins, the public one otherwise.
-#[utoipa::path(get, path = "/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(operation_id = "get_user", get, path = "/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The user's id.")),
     responses(
         (status = 200, description = "The user.", body = Envelope<Found>),

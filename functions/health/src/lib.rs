@@ -17,7 +17,7 @@ struct Health {
 }
 
 /// Liveness with a real database query; no token needed.
-#[utoipa::path(get, path = "/health", tag = "service",
+#[utoipa::path(operation_id = "health", get, path = "/health", tag = "service",
     responses(
         (status = 200, description = "The service and its database answer.", body = Envelope<Health>),
         (status = 503, description = "`database_unavailable`: the database does not answer.", body = ErrorBody)))]

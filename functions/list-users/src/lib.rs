@@ -24,7 +24,7 @@ struct UsersPage<'a> {
 }
 
 /// Every user, ordered by id, a page at a time.
-#[utoipa::path(get, path = "/users", tag = "users", security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_users", get, path = "/users", tag = "users", security(("bearer" = [])),
     params(
         ("page_num" = Option<i64>, Query, minimum = 1, description = "1-based page number (default 1)."),
         ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Users per page (default 20).")),

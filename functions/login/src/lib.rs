@@ -33,7 +33,7 @@ struct LoginBody {
 }
 
 /// Log in with a login, email or phone and a password; opens a session.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
+#[utoipa::path(operation_id = "login", post, path = "/auth/login", tag = "auth", request_body = LoginBody,
     responses(
         (status = 200, description = "Signed in.", body = Envelope<SignedIn>),
         (status = 401, description = "`invalid_credentials`: unknown login or wrong password (the same answer for both).", body = ErrorBody),

@@ -14,7 +14,7 @@ struct LoggedOut {
 }
 
 /// Revoke every session of the caller, the current one included.
-#[utoipa::path(post, path = "/auth/logout-all", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(operation_id = "logout_all", post, path = "/auth/logout-all", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, description = "Every session is revoked.", body = Envelope<LoggedOut>),
         AuthErrors, ServerErrors))]

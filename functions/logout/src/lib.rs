@@ -19,7 +19,7 @@ struct LogoutBody {
 }
 
 /// Revoke one session: the refresh token's (body) or the Bearer access token's.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body(content = Option<LogoutBody>),
+#[utoipa::path(operation_id = "logout", post, path = "/auth/logout", tag = "auth", request_body(content = Option<LogoutBody>),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The session is revoked (also when it already was).", body = Envelope<Empty>),

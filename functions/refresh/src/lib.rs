@@ -22,7 +22,7 @@ struct RefreshBody {
 }
 
 /// Trade a refresh token for a new pair, rotating the session's refresh token.
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshBody,
+#[utoipa::path(operation_id = "refresh", post, path = "/auth/refresh", tag = "auth", request_body = RefreshBody,
     responses(
         (status = 200, description = "A new token pair (the presented refresh token is now spent).", body = Envelope<SignedIn>),
         (status = 401, description = "`invalid_token` (does not verify, or its session is revoked or expired) or `token_reused` (an already-rotated token: the session is now revoked).", body = ErrorBody),

@@ -45,7 +45,7 @@ struct NewUser {
 }
 
 /// Register an account and open its first session.
-#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterBody,
+#[utoipa::path(operation_id = "register", post, path = "/auth/register", tag = "auth", request_body = RegisterBody,
     responses(
         (status = 201, description = "Registered and signed in.", body = Envelope<SignedIn>),
         (status = 409, description = "`user_exists`: the login, email or phone is taken.", body = ErrorBody),

@@ -75,7 +75,7 @@ struct Updated<'a> {
 }
 
 /// Change a user (PUT is a synonym, also a partial update).
-#[utoipa::path(method(patch, put), path = "/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(operation_id = "update_user", method(patch, put), path = "/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The user's id.")),
     request_body = UpdateBody,
     responses(
@@ -165,17 +165,16 @@ fn parse(
     let mut fields = Fields::default();
     let changes = Changes {
         // An empty name clears it, like null.
-        name: patch(&mut fields, "name", body.name, |n| {
-            Ok(Name::parse(&n)?.into_option())
-        })
-        .map(Option::flatten),
-        email: patch(&mut fields, "email", body.email, |e| Email::parse(&e)),
-        phone: patch(&mut fields, "phone", body.phone, |p| Phone::parse(&p)),
-        login: required(&mut fields, "login", body.login, |l| Login::parse(&l)),
-        password: required(&mut fields, "password", body.password, |p| {
+        name: fields
+            .clearable("name", body.name, |n| Ok(Name::parse(&n)?.into_option()))
+            .map(Option::flatten),
+        email: fields.clearable("email", body.email, |e| Email::parse(&e)),
+        phone: fields.clearable("phone", body.phone, |p| Phone::parse(&p)),
+        login: fields.changeable("login", body.login, |l| Login::parse(&l)),
+        password: fields.changeable("password", body.password, |p| {
             Password::parse(p, password_min_length)
         }),
-        role: required(&mut fields, "role", body.role, |r| Role::parse(&r)),
+        role: fields.changeable("role", body.role, |r| Role::parse(&r)),
     };
     let current_password = match is_self {
         true => fields.required("current_password", body.current_password, Ok),
@@ -188,37 +187,6 @@ fn parse(
         None
     };
     Ok((changes, current_password))
-}
-
-/// A clearable field: absent → `None`, null → `Some(None)`, value → `Some(Some(parsed))`.
-fn patch<R, T>(
-    fields: &mut Fields,
-    name: &'static str,
-    raw: Patch<R>,
-    parse: impl FnOnce(R) -> Result<T, String>,
-) -> Option<Option<T>> {
-    match raw {
-        Patch::Absent => None,
-        Patch::Null => Some(None),
-        Patch::Value(raw) => fields.check(name, parse(raw)).map(Some),
-    }
-}
-
-/// A field that can be changed but not removed.
-fn required<R, T>(
-    fields: &mut Fields,
-    name: &'static str,
-    raw: Patch<R>,
-    parse: impl FnOnce(R) -> Result<T, String>,
-) -> Option<T> {
-    match raw {
-        Patch::Absent => None,
-        Patch::Null => {
-            fields.add(name, "cannot be removed".to_owned());
-            None
-        }
-        Patch::Value(raw) => fields.check(name, parse(raw)),
-    }
 }
 
 /// Applies `changes` to user `id`, only if its hash is still `confirmed_hash` when one is
