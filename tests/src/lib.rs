@@ -15,6 +15,7 @@ use shared::{ApiError, App, Config};
 pub use serde_json::json;
 
 pub mod contract;
+pub mod proxy;
 
 /// A response as tests look at it.
 #[derive(Debug)]
