@@ -8,6 +8,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod contacts;
 pub mod db;
 pub mod docs;
 pub mod error;

@@ -1,6 +1,7 @@
 //! End-to-end tests: real HTTP against the local stack (`cargo lambda watch` on
 //! `LATCHKEY_E2E_URL`, real Postgres), as a client of the API would use it.
 
+mod contacts;
 mod users;
 
 use latchkey_tests::{Http, TestResponse, json, unique};

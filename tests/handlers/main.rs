@@ -1,15 +1,21 @@
 //! Handler tests: each function's handler called in-process with real requests, against
 //! a fresh, migrated Postgres database per test.
 
+mod birthdays;
+mod contacts;
+mod db_faults;
 mod docs;
 mod get_me;
 mod health;
+mod jwks;
 mod login;
 mod logout;
 mod logout_all;
 mod migrate;
+mod migrate_cfn;
 mod refresh;
 mod register;
+mod token_attacks;
 mod users;
 mod users_delete;
 mod users_update;

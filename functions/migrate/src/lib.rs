@@ -1,12 +1,17 @@
 //! `migrate`: applies the embedded SQL migrations, then creates the admin account from
 //! `ADMIN_LOGIN` / `ADMIN_PASSWORD` when both are set and no account has that login. It
 //! never changes an existing account.
+//!
+//! Locally it is a plain command; on Lambda it is a CloudFormation custom resource
+//! ([`custom_resource`]) that every deploy invokes before the API serves traffic.
 
 use serde::Serialize;
 use shared::config::AdminBootstrap;
 use shared::db::{self, GenericClient};
 use shared::identity::{Login, Password, lookup_key};
 use shared::{ApiError, App};
+
+pub mod custom_resource;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 

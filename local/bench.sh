@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# The benchmark (BENCHMARKS.md), one command:
+#
+#   local/bench.sh            every function, side by side with the Django peer (~10 min)
+#   local/bench.sh --smoke    get-me, refresh and login, a few hundred invocations, no peer,
+#                             nothing enforced: proves the harness works (CI runs it)
+#
+# It builds every function exactly as SAM's rust-cargolambda build does for x86_64: in the
+# function's directory, `cargo lambda build --release --bin <function>`, with SAM's target
+# directory (.ci/template-checks: target/sam, or SAM_CARGO_TARGET_DIR), so the binaries are
+# the ones SAM ships and a later `sam build` finds them built (and vice versa). The
+# baselines `hello` and `scrypt-rate` (tests/bench/baseline) are built the same way. It
+# zips each `bootstrap` as SAM does, starts a throwaway Postgres with pg_stat_statements
+# (local/.data/bench-pg on
+# 127.0.0.1:$BENCH_PG_PORT, default 15442), creates fresh databases, migrates with the
+# release `migrate`, then runs the harness (tests/bench, `latchkey-bench`), which prints
+# the report and writes it to target/bench/report-*.md.
+#
+# Extra arguments go to the harness: --cold N, --warm N, --logins N, --peer-requests N,
+# --peer-logins N. Environment: BENCH_PG_PORT, BENCH_PEER_PORT (18100), PEER_DIR (the
+# peer; default ../shared/peers/djoser), BENCH_KEEP_PG=1 (leave Postgres running).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+SMOKE=0
+HARNESS_ARGS=()
+for arg in "$@"; do
+  case $arg in
+    --smoke) SMOKE=1; HARNESS_ARGS+=(--smoke) ;;
+    -h | --help) sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *) HARNESS_ARGS+=("$arg") ;;
+  esac
+done
+
+PG_PORT=${BENCH_PG_PORT:-15442}
+PG_DIR="$DATA/bench-pg"
+PEER_DIR=${PEER_DIR:-$ROOT/../shared/peers/djoser}
+OUT="$ROOT/target/bench"
+APP_PASSWORD=latchkey-bench
+AS_PG=()
+if [[ $(id -u) == 0 ]]; then
+  AS_PG=(runuser -u postgres --)
+fi
+
+# What SAM would build: every function crate; the smoke run needs fewer. Each line:
+# "<package directory> <binary>".
+binaries() {
+  local dir
+  if [[ $SMOKE == 1 ]]; then
+    for name in get-me refresh login register migrate; do echo "functions/$name $name"; done
+  else
+    for dir in "$ROOT"/functions/*/; do
+      [[ -f $dir/Cargo.toml ]] && echo "functions/$(basename "$dir") $(basename "$dir")"
+    done
+  fi
+  printf '%s\n' "tests/bench/baseline hello" "tests/bench/baseline scrypt-rate"
+}
+
+# One `cargo lambda build --release --bin <name>` per binary from its package directory:
+# from the workspace root, cargo would unify dependency features across every member
+# (the test crates included) and build binaries SAM does not ship.
+build() {
+  ensure_cargo_lambda
+  export CARGO_TARGET_DIR="${SAM_CARGO_TARGET_DIR:-$ROOT/target/sam}"
+  LAMBDA_DIR="$CARGO_TARGET_DIR/lambda"
+  local line dir name started=$SECONDS
+  mapfile -t lines < <(binaries)
+  BINARIES=()
+  say "building ${#lines[@]} binaries: (cd <package> && cargo lambda build --release --bin <name>), CARGO_TARGET_DIR=${CARGO_TARGET_DIR#"$ROOT"/}"
+  for line in "${lines[@]}"; do
+    read -r dir name <<<"$line"
+    (cd "$ROOT/$dir" && cargo lambda build --release --quiet --bin "$name") \
+      || die "cargo lambda build failed for $name"
+    BINARIES+=("$name")
+  done
+  BUILD_COMMAND="(cd <package dir> && cargo lambda build --release --bin <name>) for each of ${#BINARIES[@]} binaries, CARGO_TARGET_DIR=${CARGO_TARGET_DIR#"$ROOT"/}"
+  say "built in $((SECONDS - started)) s; building the harness (cargo build --release -p latchkey-bench)"
+  (unset CARGO_TARGET_DIR; cargo build --release --quiet -p latchkey-bench)
+}
+
+# Each bootstrap alone in a deflated zip, as SAM packages a function.
+zip_binaries() {
+  rm -rf "$OUT/zip" && mkdir -p "$OUT/zip"
+  python3 - "$LAMBDA_DIR" "$OUT/zip" "${BINARIES[@]}" <<'PY'
+import os, sys, zipfile
+source, target, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+for name in names:
+    with zipfile.ZipFile(os.path.join(target, name + ".zip"), "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(os.path.join(source, name, "bootstrap"), "bootstrap")
+PY
+}
+
+# A cluster of our own: pg_stat_statements must be preloaded, and the dev cluster on
+# 15432 belongs to everyone else. Stock durability (fsync on). The app role signs in with
+# SCRAM like on RDS; the superuser (setup, pg_stat_statements) by trust on loopback.
+start_bench_postgres() {
+  command -v initdb >/dev/null || die "no Postgres binaries (initdb, pg_ctl) on PATH"
+  if [[ ${#AS_PG[@]} -gt 0 ]]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+  fi
+  mkdir -p "$DATA" && chmod 755 "$DATA"
+  if [[ ! -f $PG_DIR/PG_VERSION ]]; then
+    say "creating the benchmark's Postgres cluster in local/.data/bench-pg"
+    mkdir -p "$PG_DIR" && chmod 700 "$PG_DIR"
+    [[ ${#AS_PG[@]} -gt 0 ]] && chown postgres "$PG_DIR"
+    "${AS_PG[@]}" initdb -D "$PG_DIR" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    printf '%s\n' 'local all all trust' \
+      'host all postgres 127.0.0.1/32 trust' \
+      'host all all 127.0.0.1/32 scram-sha-256' > "$PG_DIR/pg_hba.conf"
+    [[ ${#AS_PG[@]} -gt 0 ]] && chown postgres "$PG_DIR/pg_hba.conf"
+  fi
+  if pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then
+    [[ -f $PG_DIR/postmaster.pid ]] \
+      || die "127.0.0.1:$PG_PORT is taken by another server; set BENCH_PG_PORT"
+    say "reusing the benchmark's Postgres on 127.0.0.1:$PG_PORT"
+    return
+  fi
+  say "starting the benchmark's Postgres on 127.0.0.1:$PG_PORT (pg_stat_statements)"
+  "${AS_PG[@]}" pg_ctl -D "$PG_DIR" -l "$PG_DIR/server.log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c shared_preload_libraries=pg_stat_statements" \
+    start >/dev/null || die "Postgres did not start; see local/.data/bench-pg/server.log"
+  if [[ ${BENCH_KEEP_PG:-0} != 1 ]]; then
+    trap stop_bench_postgres EXIT
+  fi
+}
+
+stop_bench_postgres() {
+  "${AS_PG[@]}" pg_ctl -D "$PG_DIR" -m fast stop >/dev/null 2>&1 || true
+}
+
+fresh_databases() {
+  ADMIN_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  say "fresh databases latchkey_bench and peer_bench"
+  psql -q "$ADMIN_URL" -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SELECT 'CREATE ROLE latchkey LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'latchkey') \gexec
+ALTER ROLE latchkey PASSWORD '$APP_PASSWORD';
+DROP DATABASE IF EXISTS latchkey_bench WITH (FORCE);
+CREATE DATABASE latchkey_bench OWNER latchkey;
+DROP DATABASE IF EXISTS peer_bench WITH (FORCE);
+CREATE DATABASE peer_bench OWNER latchkey;
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+SQL
+  BENCH_DATABASE_URL="postgres://latchkey:$APP_PASSWORD@127.0.0.1:$PG_PORT/latchkey_bench"
+  PEER_URL="postgres://latchkey:$APP_PASSWORD@127.0.0.1:$PG_PORT/peer_bench"
+}
+
+migrate() {
+  say "migrating with the release migrate"
+  env -u AWS_LAMBDA_RUNTIME_API APP_SETTINGS=production DATABASE_URL="$BENCH_DATABASE_URL" \
+    JWT_ISSUER=https://auth.bench.invalid JWT_SECRET="$(random_secret)" \
+    "$LAMBDA_DIR/migrate/bootstrap" >"$OUT/logs/migrate.log" 2>&1 \
+    || { cat "$OUT/logs/migrate.log" >&2; die "migrate failed"; }
+}
+
+mkdir -p "$OUT/logs"
+rm -f "$OUT"/logs/*.log
+build
+zip_binaries
+start_bench_postgres
+fresh_databases
+migrate
+
+PEER_ARGS=()
+if [[ $SMOKE == 0 ]]; then
+  if [[ -x $PEER_DIR/run.sh ]]; then
+    PEER_ARGS=(--peer-dir "$(cd "$PEER_DIR" && pwd)" --peer-database-url "$PEER_URL"
+      --peer-port "${BENCH_PEER_PORT:-18100}")
+  else
+    say "no peer at $PEER_DIR (set PEER_DIR): running without it"
+  fi
+fi
+say "running the harness (function logs: target/bench/logs/)"
+"$ROOT/target/release/latchkey-bench" --root "$ROOT" --lambda-dir "$LAMBDA_DIR" \
+  --database-url "$BENCH_DATABASE_URL" --admin-url "$ADMIN_URL" \
+  --build-command "$BUILD_COMMAND" "${PEER_ARGS[@]}" "${HARNESS_ARGS[@]}"

@@ -1,0 +1,306 @@
+//! `latchkey-bench`: Latchkey's Lambda-faithful benchmark. `local/bench.sh` builds the
+//! functions with `cargo lambda build --release`, prepares Postgres and runs this; see
+//! BENCHMARKS.md for the method. It prints one self-contained report (figures, ratios,
+//! PASS/MISS, counts, machine) and writes it under `target/bench/`.
+
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line tool: the report on stdout is its output"
+)]
+
+mod event;
+mod fixture;
+mod lambda;
+mod machine;
+mod peer;
+mod pgproxy;
+mod phases;
+mod render;
+mod report;
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use lambda::Instance;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How much of everything to run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub smoke: bool,
+    /// Fresh processes per function for init and cold-start figures.
+    pub cold_samples: usize,
+    /// Measured warm invocations per fast function.
+    pub warm: usize,
+    pub warm_up: usize,
+    /// Measured warm logins (each ~0.45 s).
+    pub logins: usize,
+    /// Raw scrypt evaluations, before and after the logins each.
+    pub scrypt: usize,
+    /// Requests over which round trips are counted (login: `login_round_trips`).
+    pub round_trips: usize,
+    pub login_round_trips: usize,
+    /// Accounts cloned in SQL, and contacts created for the main account.
+    pub users: usize,
+    pub contacts: usize,
+    /// Sequential peer requests per route, and peer logins.
+    pub peer_requests: usize,
+    pub peer_logins: usize,
+    /// Only these functions (smoke mode); all when `None`.
+    pub only: Option<Vec<String>>,
+}
+
+impl Plan {
+    fn full() -> Self {
+        Self {
+            smoke: false,
+            cold_samples: 5,
+            warm: 10_000,
+            warm_up: 200,
+            logins: 200,
+            scrypt: 10,
+            round_trips: 50,
+            login_round_trips: 5,
+            users: 100,
+            contacts: 50,
+            peer_requests: 2_000,
+            peer_logins: 100,
+            only: None,
+        }
+    }
+
+    fn smoke() -> Self {
+        Self {
+            smoke: true,
+            cold_samples: 1,
+            warm: 300,
+            warm_up: 20,
+            logins: 2,
+            scrypt: 2,
+            round_trips: 10,
+            login_round_trips: 1,
+            users: 25,
+            contacts: 0,
+            peer_requests: 0,
+            peer_logins: 0,
+            only: Some(["get-me", "refresh", "login"].map(str::to_owned).to_vec()),
+        }
+    }
+}
+
+/// Everything the phases share: where the binaries are and how functions are configured.
+pub struct Bench {
+    pub root: PathBuf,
+    /// Where `cargo lambda build` put `<name>/bootstrap` (`$CARGO_TARGET_DIR/lambda`).
+    pub lambda_dir: PathBuf,
+    pub plan: Plan,
+    /// The app role's URL of the benchmark database.
+    pub database_url: String,
+    /// A superuser URL, for `pg_stat_statements` (optional).
+    pub admin_url: Option<String>,
+    pub peer: Option<peer::PeerSettings>,
+    pub build_command: String,
+    pub out: PathBuf,
+    /// Function name to `target/lambda/<name>/bootstrap`, for every function crate.
+    pub functions: BTreeMap<String, PathBuf>,
+    /// The production configuration every function gets.
+    pub environment: Vec<(String, String)>,
+}
+
+impl Bench {
+    pub fn binary(&self, name: &str) -> PathBuf {
+        self.lambda_dir.join(name).join("bootstrap")
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.functions.contains_key(name)
+    }
+
+    /// Starts a fresh instance of `name` (a function, or `hello`) with production config.
+    pub async fn start(&self, name: &str) -> Result<Instance> {
+        self.start_with(name, &self.environment).await
+    }
+
+    pub async fn start_with(
+        &self,
+        name: &str,
+        environment: &[(String, String)],
+    ) -> Result<Instance> {
+        let log = self.out.join("logs").join(format!("{name}.log"));
+        Instance::spawn(&self.binary(name), name, environment, &log).await
+    }
+}
+
+fn usage() -> &'static str {
+    "latchkey-bench --root DIR --lambda-dir DIR --database-url URL [--admin-url URL] [--smoke]
+    [--peer-dir DIR --peer-database-url URL [--peer-port PORT]] [--build-command TEXT]
+    [--cold N] [--warm N] [--logins N] [--peer-requests N] [--peer-logins N]
+Normally run through local/bench.sh, which builds, prepares Postgres and passes these."
+}
+
+fn parse_options() -> Result<Bench> {
+    let mut args = std::env::args().skip(1);
+    let mut plan = Plan::full();
+    let mut values: BTreeMap<String, String> = BTreeMap::new();
+    let mut overrides: Vec<(String, usize)> = Vec::new();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--smoke" => plan = Plan::smoke(),
+            "-h" | "--help" => {
+                println!("{}", usage());
+                std::process::exit(0);
+            }
+            "--cold" | "--warm" | "--logins" | "--peer-requests" | "--peer-logins" => {
+                let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+                let count = value
+                    .parse()
+                    .map_err(|_| format!("{arg}: not a count: {value}"))?;
+                overrides.push((arg, count));
+            }
+            flag if flag.starts_with("--") => {
+                let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+                values.insert(flag.trim_start_matches("--").to_owned(), value);
+            }
+            _ => return Err(format!("unexpected argument {arg}\n{}", usage()).into()),
+        }
+    }
+    for (flag, count) in overrides {
+        match flag.as_str() {
+            "--cold" => plan.cold_samples = count.max(1),
+            "--warm" => plan.warm = count.max(1),
+            "--logins" => plan.logins = count.max(1),
+            "--peer-requests" => plan.peer_requests = count,
+            _ => plan.peer_logins = count,
+        }
+    }
+    let mut take = |name: &str| values.remove(name);
+    let root =
+        PathBuf::from(take("root").ok_or_else(|| format!("--root is required\n{}", usage()))?);
+    let lambda_dir = take("lambda-dir").map_or_else(|| root.join("target/lambda"), PathBuf::from);
+    let database_url = take("database-url").ok_or("--database-url is required")?;
+    let admin_url = take("admin-url");
+    let build_command = take("build-command").unwrap_or_else(|| "(not given)".to_owned());
+    let peer_port: u16 = take("peer-port")
+        .map(|port| port.parse())
+        .transpose()
+        .map_err(|_| "--peer-port is not a port")?
+        .unwrap_or(18_100);
+    let peer_dir = take("peer-dir");
+    let peer_database_url = take("peer-database-url");
+    if let Some(unknown) = values.keys().next() {
+        return Err(format!("unknown option --{unknown}\n{}", usage()).into());
+    }
+    let out = root.join("target/bench");
+    std::fs::create_dir_all(out.join("logs"))?;
+    let peer = match (peer_dir, peer_database_url) {
+        (Some(dir), Some(database_url)) if !plan.smoke && peer::available(Path::new(&dir)) => {
+            Some(peer::PeerSettings {
+                dir: PathBuf::from(dir),
+                port: peer_port,
+                database_url,
+                secret_key: random_hex(32)?,
+                log: out.join("logs/peer.log"),
+            })
+        }
+        _ => None,
+    };
+
+    let mut functions = BTreeMap::new();
+    for entry in std::fs::read_dir(root.join("functions"))? {
+        let entry = entry?;
+        if !entry.path().join("Cargo.toml").is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Smoke runs keep `register` too: seeding creates the main account through it.
+        if plan
+            .only
+            .as_ref()
+            .is_some_and(|only| !only.contains(&name) && name != "register")
+        {
+            continue;
+        }
+        let binary = lambda_dir.join(&name).join("bootstrap");
+        functions.insert(name, binary);
+    }
+
+    let environment = [
+        ("APP_SETTINGS", "production".to_owned()),
+        ("DATABASE_URL", database_url.clone()),
+        ("JWT_ISSUER", "https://auth.bench.invalid".to_owned()),
+        ("JWT_SECRET", random_hex(32)?),
+        ("SCRYPT_LOG_N", "17".to_owned()),
+        ("SCRYPT_R", "8".to_owned()),
+        ("SCRYPT_P", "1".to_owned()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect();
+
+    Ok(Bench {
+        root,
+        lambda_dir,
+        plan,
+        database_url,
+        admin_url,
+        peer,
+        build_command,
+        out,
+        functions,
+        environment,
+    })
+}
+
+/// `bytes` random bytes from the kernel, hex-encoded.
+fn random_hex(bytes: usize) -> Result<String> {
+    let mut buffer = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut buffer)?;
+    Ok(buffer.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the harness");
+    let outcome = runtime.block_on(async {
+        let bench = parse_options()?;
+        check_binaries(&bench)?;
+        let report = phases::run(&bench).await?;
+        println!("{report}");
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let mode = if bench.plan.smoke { "smoke" } else { "full" };
+        let file = bench.out.join(format!("report-{stamp}-{mode}.md"));
+        std::fs::write(&file, &report)?;
+        eprintln!("[latchkey-bench] report written to {}", file.display());
+        Ok::<_, Error>(())
+    });
+    if let Err(err) = outcome {
+        eprintln!("[latchkey-bench] error: {err}");
+        std::process::exit(1);
+    }
+}
+
+fn check_binaries(bench: &Bench) -> Result<()> {
+    let missing: Vec<String> = bench
+        .functions
+        .keys()
+        .map(String::as_str)
+        .chain(["hello", "scrypt-rate"])
+        .filter(|name| !bench.binary(name).is_file())
+        .map(str::to_owned)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "not built: {} (expected under {}; run local/bench.sh)",
+            missing.join(", "),
+            bench.lambda_dir.display()
+        )
+        .into())
+    }
+}

@@ -1,0 +1,633 @@
+//! The benchmark's phases, in order: sizes, seeding, init and cold starts, warm
+//! invocations (with memory), login against raw scrypt, database round trips, the peer.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hyper::Method;
+use serde_json::{Value, json};
+
+use crate::event::{HttpRequest, HttpResponse, abbreviate};
+use crate::fixture::{self, Fixture, PASSWORD};
+use crate::lambda::Instance;
+use crate::machine::{CpuSnapshot, Machine, calibration_ms, load_average};
+use crate::peer::{self, HttpClient, Peer, PeerSettings};
+use crate::pgproxy::{Counts, Proxy};
+use crate::report::Summary;
+use crate::{Bench, Result, render};
+
+/// How busy the machine was during one phase.
+pub struct Load {
+    pub phase: &'static str,
+    pub calibration_ms: Option<f64>,
+    pub foreign_cores: f64,
+    pub seconds: f64,
+}
+
+struct Phase {
+    name: &'static str,
+    calibration_ms: Option<f64>,
+    snapshot: CpuSnapshot,
+    started: Instant,
+}
+
+impl Phase {
+    fn begin(name: &'static str) -> Self {
+        progress(&format!("phase: {name}"));
+        Self {
+            name,
+            calibration_ms: calibration_ms(),
+            snapshot: CpuSnapshot::take(),
+            started: Instant::now(),
+        }
+    }
+
+    fn end(self, loads: &mut Vec<Load>) {
+        loads.push(Load {
+            phase: self.name,
+            calibration_ms: self.calibration_ms,
+            foreign_cores: CpuSnapshot::take().foreign_cores_since(&self.snapshot),
+            seconds: self.started.elapsed().as_secs_f64(),
+        });
+    }
+}
+
+pub fn progress(message: &str) {
+    eprintln!("[latchkey-bench] {message}");
+}
+
+/// Binary and zip sizes of one function, in bytes.
+pub struct Size {
+    pub binary: Option<u64>,
+    pub zip: Option<u64>,
+}
+
+pub struct Cold {
+    pub init: Vec<Duration>,
+    pub first_response: Vec<Duration>,
+    pub request: String,
+    pub hashes: bool,
+    /// VmHWM after the first response (last round).
+    pub hwm_kib: Option<u64>,
+    /// A wrong answer or a missing probe, instead of a figure.
+    pub problem: Option<String>,
+}
+
+pub struct Warm {
+    pub name: String,
+    pub summary: Summary,
+    pub hwm_kib: u64,
+    pub rss_kib: Vec<u64>,
+    pub hashes: bool,
+}
+
+pub struct RoundTrips {
+    pub name: &'static str,
+    pub requests: usize,
+    pub counts: Counts,
+    pub target: u64,
+    /// Calls per request and normalised text, from `pg_stat_statements`.
+    pub statements: Option<Vec<(f64, String)>>,
+}
+
+pub struct PeerFigures {
+    pub info: Value,
+    pub script: Option<Duration>,
+    pub cold: Option<Duration>,
+    pub total: Option<Duration>,
+    pub me: Summary,
+    pub refresh: Summary,
+    pub login: Summary,
+    pub connects_per_request: f64,
+}
+
+pub struct Results {
+    pub machine: Machine,
+    pub started: chrono::DateTime<chrono::Utc>,
+    pub load_average_start: String,
+    pub load_average_end: String,
+    pub sizes: BTreeMap<String, Size>,
+    pub cold: BTreeMap<String, Cold>,
+    pub warm: Vec<Warm>,
+    pub scrypt_before: Vec<Duration>,
+    pub scrypt_after: Vec<Duration>,
+    pub round_trips: Vec<RoundTrips>,
+    pub peer: Option<Result<PeerFigures, String>>,
+    pub loads: Vec<Load>,
+    pub elapsed: Duration,
+}
+
+/// Functions measured warm, in this order (those that exist).
+const WARM: [&str; 5] = ["get-me", "refresh", "list-users", "list-contacts", "login"];
+
+pub async fn run(bench: &Bench) -> Result<String> {
+    let began = Instant::now();
+    let plan = &bench.plan;
+    let mut results = Results {
+        machine: Machine::describe(),
+        started: chrono::Utc::now(),
+        load_average_start: load_average(),
+        load_average_end: String::new(),
+        sizes: sizes(bench),
+        cold: BTreeMap::new(),
+        warm: Vec::new(),
+        scrypt_before: Vec::new(),
+        scrypt_after: Vec::new(),
+        round_trips: Vec::new(),
+        peer: None,
+        loads: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
+
+    progress("seeding accounts, sessions and contacts");
+    let mut fixture = fixture::seed(bench, plan.cold_samples, plan.users, plan.contacts).await?;
+
+    let phase = Phase::begin("init and cold starts");
+    let mut kept = cold_starts(bench, &mut fixture, &mut results.cold).await?;
+    phase.end(&mut results.loads);
+
+    let phase = Phase::begin("warm invocations");
+    for name in WARM.iter().filter(|name| **name != "login") {
+        let Some(instance) = kept.remove(*name) else {
+            continue;
+        };
+        progress(&format!("warm: {name} x {}", plan.warm));
+        results
+            .warm
+            .push(warm(&mut fixture, instance, name, plan.warm, plan.warm_up).await?);
+    }
+    phase.end(&mut results.loads);
+
+    if let Some(login) = kept.remove("login") {
+        let phase = Phase::begin("login and raw scrypt");
+        results.scrypt_before = raw_scrypt(bench, plan.scrypt)?;
+        progress(&format!("warm: login x {}", plan.logins));
+        results
+            .warm
+            .push(warm(&mut fixture, login, "login", plan.logins, 2).await?);
+        results.scrypt_after = raw_scrypt(bench, plan.scrypt)?;
+        phase.end(&mut results.loads);
+    }
+    for (_, instance) in kept.drain() {
+        instance.stop().await;
+    }
+
+    let phase = Phase::begin("database round trips");
+    results.round_trips = round_trips(bench, &mut fixture).await?;
+    phase.end(&mut results.loads);
+
+    if let Some(settings) = &bench.peer {
+        let phase = Phase::begin("peer (Django)");
+        results.peer = Some(
+            measure_peer(settings, plan)
+                .await
+                .map_err(|err| err.to_string()),
+        );
+        phase.end(&mut results.loads);
+    }
+
+    results.load_average_end = load_average();
+    results.elapsed = began.elapsed();
+    Ok(render::report(bench, &results))
+}
+
+fn sizes(bench: &Bench) -> BTreeMap<String, Size> {
+    let size = |path: std::path::PathBuf| std::fs::metadata(path).ok().map(|meta| meta.len());
+    std::iter::once("hello")
+        .chain(bench.functions.keys().map(String::as_str))
+        .map(|name| {
+            let zip = bench.out.join("zip").join(format!("{name}.zip"));
+            (
+                name.to_owned(),
+                Size {
+                    binary: size(bench.binary(name)),
+                    zip: size(zip),
+                },
+            )
+        })
+        .collect()
+}
+
+/// One unmeasured start of every binary (the page cache then holds it, as it would for
+/// every cold start but the very first on a host), then `cold_samples` rounds that start
+/// each binary afresh: init (spawn to first `next` poll) and first response (spawn to
+/// the probe's response posted: database connection, prepare and query included). The
+/// last round's instances of the warm functions are kept for the warm phase.
+async fn cold_starts(
+    bench: &Bench,
+    fixture: &mut Fixture,
+    cold: &mut BTreeMap<String, Cold>,
+) -> Result<HashMap<String, Instance>> {
+    let names: Vec<String> = std::iter::once("hello".to_owned())
+        .chain(bench.functions.keys().cloned())
+        .collect();
+    for name in &names {
+        let mut instance = bench.start(name).await?;
+        instance.init().await?;
+        instance.stop().await;
+    }
+    let samples = bench.plan.cold_samples;
+    let mut kept = HashMap::new();
+    for sample in 0..samples {
+        progress(&format!(
+            "cold starts: round {} of {samples} ({} binaries)",
+            sample + 1,
+            names.len()
+        ));
+        for name in &names {
+            let mut instance = bench.start(name).await?;
+            let init = instance.init().await?;
+            let probe = if name == "hello" {
+                Some(fixture::Probe {
+                    request: HttpRequest::new("GET", "/hello"),
+                    expect: 200,
+                    hashes: false,
+                })
+            } else {
+                fixture.probe(name, sample)
+            };
+            let entry = cold.entry(name.clone()).or_insert_with(|| Cold {
+                init: Vec::new(),
+                first_response: Vec::new(),
+                request: probe.as_ref().map_or_else(
+                    || "- (init only)".to_owned(),
+                    |probe| format!("{} {}", probe.request.method, probe.request.route),
+                ),
+                hashes: probe.as_ref().is_some_and(|probe| probe.hashes),
+                hwm_kib: None,
+                problem: None,
+            });
+            entry.init.push(init);
+            if let Some(probe) = probe {
+                let event = probe.request.to_event(fixture.next_sequence());
+                let outcome = instance.invoke(event).await?;
+                let first = outcome.done.duration_since(instance.spawned_at);
+                match HttpResponse::parse(&outcome.body) {
+                    Ok(response) if !outcome.error && response.status == probe.expect => {
+                        fixture.observe(name, &response);
+                        entry.first_response.push(first);
+                    }
+                    Ok(response) => {
+                        entry.problem = Some(format!(
+                            "answered {} (expected {}): {}",
+                            response.status,
+                            probe.expect,
+                            abbreviate(&response.body.to_string())
+                        ));
+                    }
+                    Err(problem) => entry.problem = Some(problem),
+                }
+            }
+            entry.hwm_kib = instance.memory().ok().map(|memory| memory.hwm_kib);
+            if sample + 1 == samples && WARM.contains(&name.as_str()) {
+                kept.insert(name.clone(), instance);
+            } else {
+                instance.stop().await;
+            }
+        }
+    }
+    Ok(kept)
+}
+
+fn warm_request(fixture: &Fixture, name: &str, index: usize) -> Result<HttpRequest> {
+    match name {
+        "login" => Ok(fixture.login(index)),
+        "refresh" => Ok(fixture.refresh()),
+        _ => fixture
+            .probe(name, 0)
+            .map(|probe| probe.request)
+            .ok_or_else(|| format!("no request for {name}").into()),
+    }
+}
+
+/// `warm_up` unmeasured invocations, then `count` measured ones, one after the other as
+/// one Lambda instance serves them; VmRSS sampled 11 times, VmHWM at the end.
+async fn warm(
+    fixture: &mut Fixture,
+    mut instance: Instance,
+    name: &str,
+    count: usize,
+    warm_up: usize,
+) -> Result<Warm> {
+    for index in 0..warm_up {
+        let request = warm_request(fixture, name, index)?;
+        let response = fixture::call(&mut instance, fixture, &request, 200).await?;
+        fixture.observe(name, &response);
+    }
+    let every = (count / 10).max(1);
+    let mut rss_kib = vec![instance.memory()?.rss_kib];
+    let mut durations = Vec::with_capacity(count);
+    for index in 0..count {
+        let request = warm_request(fixture, name, warm_up + index)?;
+        let event = request.to_event(fixture.next_sequence());
+        let outcome = instance.invoke(event).await?;
+        let response = HttpResponse::parse(&outcome.body)?;
+        if outcome.error || response.status != 200 {
+            return Err(format!(
+                "{name}: invocation {index} answered {}: {}",
+                response.status,
+                abbreviate(&response.body.to_string())
+            )
+            .into());
+        }
+        fixture.observe(name, &response);
+        durations.push(outcome.duration);
+        if (index + 1) % every == 0 {
+            rss_kib.push(instance.memory()?.rss_kib);
+        }
+    }
+    let hwm_kib = instance.memory()?.hwm_kib;
+    instance.stop().await;
+    Ok(Warm {
+        name: name.to_owned(),
+        summary: Summary::of(&durations).ok_or("no invocations")?,
+        hwm_kib,
+        rss_kib,
+        hashes: name == "login",
+    })
+}
+
+/// `count` raw scrypt evaluations at ln=17 r=8 p=1 by `scrypt-rate`, a binary built by the
+/// same `cargo lambda build --release` as the functions.
+fn raw_scrypt(bench: &Bench, count: usize) -> Result<Vec<Duration>> {
+    let output = std::process::Command::new(bench.binary("scrypt-rate"))
+        .args([count.to_string(), "17".into(), "8".into(), "1".into()])
+        .output()?;
+    if !output.status.success() {
+        return Err(format!(
+            "scrypt-rate failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    let line: Value = serde_json::from_slice(&output.stdout)?;
+    line["ms"]
+        .as_array()
+        .ok_or("scrypt-rate printed no timings")?
+        .iter()
+        .map(|ms| {
+            ms.as_f64()
+                .map(|ms| Duration::from_secs_f64(ms / 1e3))
+                .ok_or_else(|| "scrypt-rate printed a non-number".into())
+        })
+        .collect()
+}
+
+/// `url` with its host and port replaced by `address`.
+fn through(url: &str, address: SocketAddr) -> Result<String> {
+    let (scheme, rest) = url.split_once("://").ok_or("DATABASE_URL has no scheme")?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let user = authority
+        .rsplit_once('@')
+        .map_or(String::new(), |(user, _)| format!("{user}@"));
+    Ok(format!("{scheme}://{user}{address}/{path}"))
+}
+
+async fn upstream(url: &str) -> Result<SocketAddr> {
+    let config: tokio_postgres::Config = url.parse()?;
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => return Err("DATABASE_URL must name a TCP host".into()),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    tokio::net::lookup_host((host.as_str(), port))
+        .await?
+        .next()
+        .ok_or_else(|| format!("cannot resolve {host}").into())
+}
+
+/// Round trips per request, counted by a protocol-aware proxy between a fresh instance
+/// and Postgres, over requests made after warm-up invocations (statements prepared,
+/// connection open); `pg_stat_statements` deltas name the statements.
+async fn round_trips(bench: &Bench, fixture: &mut Fixture) -> Result<Vec<RoundTrips>> {
+    let proxy = Proxy::start(upstream(&bench.database_url).await?).await?;
+    let proxied = through(&bench.database_url, proxy.address)?;
+    let environment: Vec<(String, String)> = bench
+        .environment
+        .iter()
+        .map(|(key, value)| {
+            let value = if key == "DATABASE_URL" {
+                proxied.clone()
+            } else {
+                value.clone()
+            };
+            (key.clone(), value)
+        })
+        .collect();
+    let database: tokio_postgres::Config = bench.database_url.parse()?;
+    let database = database.get_dbname().unwrap_or("latchkey").to_owned();
+    let admin = match &bench.admin_url {
+        Some(url) => match tokio_postgres::connect(url, tokio_postgres::NoTls).await {
+            Ok((client, connection)) => {
+                tokio::spawn(connection);
+                let usable = client
+                    .simple_query("SELECT pg_stat_statements_reset()")
+                    .await
+                    .is_ok();
+                usable.then_some(client)
+            }
+            Err(_) => None,
+        },
+        None => None,
+    };
+
+    let plan = &bench.plan;
+    let cases: [(&'static str, usize, usize, u64); 3] = [
+        ("get-me", plan.round_trips, 5, 1),
+        ("refresh", plan.round_trips, 5, 2),
+        ("login", plan.login_round_trips, 1, 3),
+    ];
+    let mut figures = Vec::new();
+    for (name, requests, warm_up, target) in cases {
+        if !bench.has(name) {
+            continue;
+        }
+        progress(&format!("round trips: {name} x {requests}"));
+        let mut instance = bench.start_with(name, &environment).await?;
+        instance.init().await?;
+        for index in 0..warm_up {
+            let request = warm_request(fixture, name, index)?;
+            let response = fixture::call(&mut instance, fixture, &request, 200).await?;
+            fixture.observe(name, &response);
+        }
+        if let Some(admin) = &admin {
+            admin
+                .simple_query("SELECT pg_stat_statements_reset()")
+                .await?;
+        }
+        let before = proxy.counts();
+        for index in 0..requests {
+            let request = warm_request(fixture, name, warm_up + index)?;
+            let response = fixture::call(&mut instance, fixture, &request, 200).await?;
+            fixture.observe(name, &response);
+        }
+        let counts = proxy.counts() - before;
+        let statements = match &admin {
+            Some(admin) => Some(statements(admin, &database, requests).await?),
+            None => None,
+        };
+        instance.stop().await;
+        figures.push(RoundTrips {
+            name,
+            requests,
+            counts,
+            target,
+            statements,
+        });
+    }
+    Ok(figures)
+}
+
+async fn statements(
+    admin: &tokio_postgres::Client,
+    database: &str,
+    requests: usize,
+) -> Result<Vec<(f64, String)>> {
+    let rows = admin
+        .query(
+            "SELECT s.calls, s.query FROM pg_stat_statements s
+             JOIN pg_database d ON d.oid = s.dbid
+             WHERE d.datname = $1 ORDER BY s.calls DESC, s.query",
+            &[&database],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let calls: i64 = row.get(0);
+            let query: String = row.get(1);
+            let query = query.split_whitespace().collect::<Vec<_>>().join(" ");
+            let short: String = query.chars().take(70).collect();
+            let short = if short.len() < query.len() {
+                format!("{short}...")
+            } else {
+                short
+            };
+            (calls as f64 / requests as f64, short)
+        })
+        .collect())
+}
+
+fn expect(reply: Result<peer::Reply>, status: u16, what: &str) -> Result<peer::Reply> {
+    let reply = reply?;
+    if reply.status != status {
+        return Err(format!(
+            "peer {what} answered {} (expected {status}): {}",
+            reply.status,
+            abbreviate(&reply.body.to_string())
+        )
+        .into());
+    }
+    Ok(reply)
+}
+
+/// The peer, started with its own `run.sh` against our Postgres: one account, a login,
+/// a restart to time its cold start, then sequential requests.
+async fn measure_peer(settings: &PeerSettings, plan: &crate::Plan) -> Result<PeerFigures> {
+    progress("peer: starting (the first run creates its venv)");
+    let started = Peer::start(settings, None).await?;
+    let mut client = HttpClient::new(started.peer.address);
+    let info = client
+        .send(Method::GET, "/healthz", None, None)
+        .await
+        .map(|reply| reply.body)
+        .unwrap_or(Value::Null);
+    let account = json!({
+        "username": "bench-main",
+        "email": "bench-main@example.test",
+        "password": PASSWORD,
+    });
+    let credentials = json!({"username": "bench-main", "password": PASSWORD});
+    expect(
+        client
+            .send(Method::POST, peer::REGISTER, None, Some(&account))
+            .await,
+        201,
+        "register",
+    )?;
+    let tokens = expect(
+        client
+            .send(Method::POST, peer::LOGIN, None, Some(&credentials))
+            .await,
+        200,
+        "login",
+    )?
+    .body;
+    let access = tokens["access"]
+        .as_str()
+        .ok_or("peer login gave no access")?;
+    let mut refresh = tokens["refresh"]
+        .as_str()
+        .ok_or("peer login gave no refresh")?
+        .to_owned();
+    started.peer.stop().await?;
+
+    progress("peer: cold start");
+    let cold = Peer::start(settings, Some(access)).await?;
+    let mut client = HttpClient::new(cold.peer.address);
+    for _ in 0..50 {
+        expect(
+            client.send(Method::GET, peer::ME, Some(access), None).await,
+            200,
+            "me",
+        )?;
+    }
+    progress(&format!("peer: me x {}", plan.peer_requests));
+    let mut me = Vec::new();
+    let mut connects = 0usize;
+    for _ in 0..plan.peer_requests {
+        let reply = expect(
+            client.send(Method::GET, peer::ME, Some(access), None).await,
+            200,
+            "me",
+        )?;
+        connects += usize::from(reply.connected);
+        me.push(reply.elapsed);
+    }
+    progress(&format!("peer: refresh x {}", plan.peer_requests));
+    let mut rotations = Vec::new();
+    for index in 0..plan.peer_requests + 20 {
+        let body = json!({"refresh": refresh});
+        let reply = expect(
+            client
+                .send(Method::POST, peer::REFRESH, None, Some(&body))
+                .await,
+            200,
+            "refresh",
+        )?;
+        refresh = reply.body["refresh"]
+            .as_str()
+            .ok_or("peer refresh gave no refresh token")?
+            .to_owned();
+        if index >= 20 {
+            rotations.push(reply.elapsed);
+        }
+    }
+    progress(&format!("peer: login x {}", plan.peer_logins));
+    let mut logins = Vec::new();
+    for index in 0..plan.peer_logins + 1 {
+        let reply = expect(
+            client
+                .send(Method::POST, peer::LOGIN, None, Some(&credentials))
+                .await,
+            200,
+            "login",
+        )?;
+        if index > 0 {
+            logins.push(reply.elapsed);
+        }
+    }
+    let figures = PeerFigures {
+        info,
+        script: cold.script,
+        cold: cold.cold,
+        total: cold.total,
+        me: Summary::of(&me).ok_or("no peer requests")?,
+        refresh: Summary::of(&rotations).ok_or("no peer refreshes")?,
+        login: Summary::of(&logins).ok_or("no peer logins")?,
+        connects_per_request: connects as f64 / me.len().max(1) as f64,
+    };
+    cold.peer.stop().await?;
+    Ok(figures)
+}

@@ -1,0 +1,482 @@
+//! The printed report: every figure with its count, ratio and PASS/MISS, and enough
+//! about the machine and the method to stand on its own.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::Bench;
+use crate::phases::{PeerFigures, Results};
+use crate::report::{Summary, Table, duration, median, mib, micros, ratio, verdict};
+
+/// Targets from issue 7.
+const INIT_OVER_HELLO: f64 = 1.5;
+const PEER_SPEEDUP: f64 = 10.0;
+const LOGIN_OVER_SCRYPT: f64 = 0.9;
+const MAX_RSS_KIB: u64 = 20 * 1024;
+const MAX_ZIP_BYTES: u64 = 3 * 1024 * 1024;
+/// VmRSS may grow this much over a warm run and still count as flat (allocator arenas
+/// settling); 256 KiB over 10 000 invocations is 26 bytes each.
+const FLAT_KIB: u64 = 256;
+
+struct Verdicts(Vec<(String, String, Option<bool>)>);
+
+impl Verdicts {
+    fn judge(&mut self, target: String, figure: String, pass: Option<bool>) -> &'static str {
+        self.0.push((target, figure, pass));
+        verdict(pass)
+    }
+}
+
+pub fn report(bench: &Bench, results: &Results) -> String {
+    let mut out = String::new();
+    let mut verdicts = Verdicts(Vec::new());
+    let plan = &bench.plan;
+    let machine = &results.machine;
+    let mode = if plan.smoke {
+        "smoke (few invocations, no peer, targets not enforced)"
+    } else {
+        "full"
+    };
+    let _ = writeln!(
+        out,
+        "# Latchkey benchmark, {} UTC, {mode}\n",
+        results.started.format("%Y-%m-%d %H:%M")
+    );
+    let _ = writeln!(
+        out,
+        "- Machine: {} x {}, {:.1} GiB RAM, Linux {}; load average {} at the start, {} at the end.",
+        machine.cpus,
+        machine.cpu_model,
+        machine.memory_gib,
+        machine.kernel,
+        results.load_average_start,
+        results.load_average_end
+    );
+    let _ = writeln!(
+        out,
+        "- Toolchain: {}; {}; {}.",
+        machine.rustc, machine.cargo_lambda, machine.postgres
+    );
+    let _ = writeln!(
+        out,
+        "- Build: `{}` (workspace release profile: thin LTO, codegen-units 1, strip, panic=abort); zips deflated like SAM's packaging.",
+        bench.build_command
+    );
+    let _ = writeln!(
+        out,
+        "- Functions: the release `bootstrap` binaries, each a child process of this harness against its own Lambda Runtime API on loopback, fed API Gateway HTTP API (payload 2.0) events; APP_SETTINGS=production, HS256, scrypt ln=17 r=8 p=1, Postgres on loopback (scram-sha-256)."
+    );
+    let _ = writeln!(
+        out,
+        "- Run: {:.0} s in all (the build before it not included).\n",
+        results.elapsed.as_secs_f64()
+    );
+
+    let _ = writeln!(
+        out,
+        "Contention: `calib` is the peer's indicator (single-thread PBKDF2-SHA256, 100 000 iterations, best of 3; about 30 ms with a free core), taken as each phase starts; `other cores` is the average CPU used during the phase by processes that are neither this run nor Postgres.\n"
+    );
+    let mut table = Table::new(&["phase", "seconds", "calib ms", "other cores"]);
+    for load in &results.loads {
+        table.row(vec![
+            load.phase.to_owned(),
+            format!("{:.0}", load.seconds),
+            load.calibration_ms
+                .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}")),
+            format!("{:.2}", load.foreign_cores),
+        ]);
+    }
+    out.push_str(&table.render());
+
+    sizes_and_cold(&mut out, bench, results, &mut verdicts);
+    warm(&mut out, bench, results, &mut verdicts);
+    login(&mut out, results, &mut verdicts);
+    round_trips(&mut out, results, &mut verdicts);
+    peer(&mut out, bench, results, &mut verdicts);
+
+    let _ = writeln!(out, "\n## Targets\n");
+    let mut table = Table::new(&["target", "figure", "result"]);
+    for (target, figure, pass) in &verdicts.0 {
+        table.row(vec![
+            target.clone(),
+            figure.clone(),
+            verdict(*pass).to_owned(),
+        ]);
+    }
+    out.push_str(&table.render());
+    let passed = verdicts
+        .0
+        .iter()
+        .filter(|(_, _, p)| *p == Some(true))
+        .count();
+    let missed: Vec<&str> = verdicts
+        .0
+        .iter()
+        .filter(|(_, _, p)| *p == Some(false))
+        .map(|(target, _, _)| target.as_str())
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nPASS {passed}, MISS {}{}{}",
+        missed.len(),
+        if missed.is_empty() { "" } else { ": " },
+        missed.join("; ")
+    );
+    if plan.smoke {
+        let _ = writeln!(
+            out,
+            "(smoke mode: counts too small for the targets to mean much; nothing is enforced)"
+        );
+    }
+    out
+}
+
+fn sizes_and_cold(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdicts) {
+    let samples = bench.plan.cold_samples;
+    let _ = writeln!(
+        out,
+        "\n## 1. Size, init and cold start\n\nMedian of {samples} fresh process(es) per binary, started in rounds (every binary once per round), after one unmeasured start of each (so the binary is in the page cache, as for every cold start on a host but the first). init = spawn to the first `GET .../invocation/next`; cold first response = spawn to the first response posted, opening the database connection, preparing and querying included. Probes marked (scrypt) spend ~0.45 s hashing. `hello` is a hello-world `lambda_runtime` function from the same build. VmHWM after that first response.\n"
+    );
+    let hello_init = results
+        .cold
+        .get("hello")
+        .and_then(|cold| median(&cold.init));
+    let mut table = Table::new(&[
+        "function",
+        "binary",
+        "zip",
+        "init",
+        "init / hello",
+        "cold first response",
+        "probe",
+        "VmHWM",
+        "zip <= 3 MiB",
+        "init <= 1.5x hello",
+    ]);
+    for (name, cold) in &results.cold {
+        let size = results.sizes.get(name);
+        let zip = size.and_then(|size| size.zip);
+        let init = median(&cold.init);
+        let over_hello = match (init, hello_init) {
+            (Some(init), Some(hello)) if !hello.is_zero() => {
+                Some(init.as_secs_f64() / hello.as_secs_f64())
+            }
+            _ => None,
+        };
+        let is_function = name != "hello";
+        let zip_verdict = if is_function {
+            verdicts.judge(
+                format!("{name}: zip <= 3 MiB"),
+                zip.map_or_else(|| "not built".to_owned(), mib),
+                zip.map(|zip| zip <= MAX_ZIP_BYTES),
+            )
+        } else {
+            "-"
+        };
+        let init_verdict = if is_function {
+            verdicts.judge(
+                format!("{name}: init <= 1.5x hello"),
+                over_hello.map_or_else(|| "-".to_owned(), ratio),
+                over_hello.map(|over| over <= INIT_OVER_HELLO),
+            )
+        } else {
+            "-"
+        };
+        let first = match (&cold.problem, median(&cold.first_response)) {
+            (Some(problem), _) => format!("FAILED: {problem}"),
+            (None, Some(first)) => duration(first),
+            (None, None) => "-".to_owned(),
+        };
+        let probe = if cold.hashes {
+            format!("{} (scrypt)", cold.request)
+        } else {
+            cold.request.clone()
+        };
+        table.row(vec![
+            name.clone(),
+            size.and_then(|size| size.binary)
+                .map_or_else(|| "-".to_owned(), mib),
+            zip.map_or_else(|| "-".to_owned(), mib),
+            init.map_or_else(|| "-".to_owned(), duration),
+            over_hello.map_or_else(|| "-".to_owned(), ratio),
+            first,
+            probe,
+            cold.hwm_kib
+                .map_or_else(|| "-".to_owned(), |kib| mib(kib * 1024)),
+            zip_verdict.to_owned(),
+            init_verdict.to_owned(),
+        ]);
+    }
+    out.push_str(&table.render());
+}
+
+fn warm(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdicts) {
+    let _ = writeln!(
+        out,
+        "\n## 2. Warm invocations and memory\n\nOne instance per function (the last cold-started one), invoked sequentially as Lambda does; the first {} invocations (login: 2) unmeasured. Duration = the event handed over by `next` to the response received in full by the Runtime API (what Lambda bills; no API Gateway, no client network). VmRSS sampled before the measured invocations and after each tenth of them; VmHWM (max RSS) at the end. Flat = VmRSS grew at most {FLAT_KIB} KiB over the run.\n",
+        bench.plan.warm_up
+    );
+    let mut table = Table::new(&[
+        "function",
+        "invocations",
+        "p50",
+        "p99",
+        "mean",
+        "max",
+        "VmHWM",
+        "VmRSS first -> last (min..max)",
+        "max RSS <= 20 MiB",
+        "RSS flat",
+    ]);
+    for warm in &results.warm {
+        let s = &warm.summary;
+        let first = warm.rss_kib.first().copied().unwrap_or(0);
+        let last = warm.rss_kib.last().copied().unwrap_or(0);
+        let low = warm.rss_kib.iter().copied().min().unwrap_or(0);
+        let high = warm.rss_kib.iter().copied().max().unwrap_or(0);
+        let growth = last.saturating_sub(first);
+        let rss_verdict = if warm.hashes {
+            "- (hashes)"
+        } else {
+            verdicts.judge(
+                format!("{}: max RSS <= 20 MiB", warm.name),
+                mib(warm.hwm_kib * 1024),
+                Some(warm.hwm_kib <= MAX_RSS_KIB),
+            )
+        };
+        let flat_verdict = verdicts.judge(
+            format!("{}: RSS flat over {} invocations", warm.name, s.count),
+            format!("+{growth} KiB"),
+            Some(growth <= FLAT_KIB),
+        );
+        table.row(vec![
+            warm.name.clone(),
+            s.count.to_string(),
+            micros(s.p50),
+            micros(s.p99),
+            micros(s.mean),
+            micros(s.max),
+            mib(warm.hwm_kib * 1024),
+            format!(
+                "{:.2} -> {:.2} ({:.2}..{:.2}) MiB",
+                first as f64 / 1024.0,
+                last as f64 / 1024.0,
+                low as f64 / 1024.0,
+                high as f64 / 1024.0
+            ),
+            rss_verdict.to_owned(),
+            flat_verdict.to_owned(),
+        ]);
+    }
+    out.push_str(&table.render());
+}
+
+fn login(out: &mut String, results: &Results, verdicts: &mut Verdicts) {
+    let Some(login) = results.warm.iter().find(|warm| warm.name == "login") else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\n## 3. Login against raw scrypt\n\nRaw scrypt = `scrypt-rate` (same build): the `scrypt` crate's primitive at ln=17 r=8 p=1, one evaluation after another on one thread, timed before and after the logins. Login = warm invocation durations of `login` (one scrypt verification each, plus its two statements and the token signing). Rate = evaluations / summed durations, at concurrency 1 (one Lambda instance).\n"
+    );
+    let mut table = Table::new(&["figure", "n", "mean", "p50", "max", "rate"]);
+    let mut row = |label: &str, summary: Option<Summary>| {
+        if let Some(s) = summary {
+            table.row(vec![
+                label.to_owned(),
+                s.count.to_string(),
+                micros(s.mean),
+                micros(s.p50),
+                micros(s.max),
+                format!("{:.3} /s", s.rate()),
+            ]);
+        }
+    };
+    row("raw scrypt, before", Summary::of(&results.scrypt_before));
+    row("raw scrypt, after", Summary::of(&results.scrypt_after));
+    let both: Vec<Duration> = results
+        .scrypt_before
+        .iter()
+        .chain(&results.scrypt_after)
+        .copied()
+        .collect();
+    let raw = Summary::of(&both);
+    row("raw scrypt, both", raw);
+    row("login (warm invocations)", Some(login.summary));
+    out.push_str(&table.render());
+    if let Some(raw) = raw {
+        let over = login.summary.rate() / raw.rate();
+        let result = verdicts.judge(
+            format!(
+                "login rate >= 0.9x raw scrypt rate ({} logins, {} evaluations)",
+                login.summary.count, raw.count
+            ),
+            ratio(over),
+            Some(over >= LOGIN_OVER_SCRYPT),
+        );
+        let _ = writeln!(
+            out,
+            "\nlogin rate / raw scrypt rate = {} (target >= {LOGIN_OVER_SCRYPT:.1}x): {result}",
+            ratio(over)
+        );
+    }
+}
+
+fn round_trips(out: &mut String, results: &Results, verdicts: &mut Verdicts) {
+    if results.round_trips.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n## 4. Database round trips per request\n\nCounted by a Postgres-protocol-aware TCP proxy between a fresh instance and Postgres, over the requests after its warm-up (connection open, statements prepared): round trips = frontend `Sync` + simple `Query` messages, each an exchange the function waits for; flights = times the function started writing after Postgres had answered (fewer than round trips only if it pipelines). pg_stat_statements names the statements executed (a prepare is no execution, so it shows there as nothing).\n"
+    );
+    let mut table = Table::new(&[
+        "function",
+        "requests",
+        "round trips / request",
+        "flights / request",
+        "new connections",
+        "target",
+        "result",
+    ]);
+    for trips in &results.round_trips {
+        let n = trips.requests.max(1) as f64;
+        let per_request = trips.counts.round_trips as f64 / n;
+        let result = verdicts.judge(
+            format!(
+                "{}: round trips <= {} ({} requests)",
+                trips.name, trips.target, trips.requests
+            ),
+            format!("{per_request:.2}"),
+            Some(per_request <= trips.target as f64),
+        );
+        table.row(vec![
+            trips.name.to_owned(),
+            trips.requests.to_string(),
+            format!("{per_request:.2}"),
+            format!("{:.2}", trips.counts.flights as f64 / n),
+            trips.counts.connections.to_string(),
+            format!("<= {}", trips.target),
+            result.to_owned(),
+        ]);
+    }
+    out.push_str(&table.render());
+    for trips in &results.round_trips {
+        let Some(statements) = &trips.statements else {
+            continue;
+        };
+        let _ = writeln!(out, "\n{} statements (calls per request):", trips.name);
+        for (calls, query) in statements {
+            let _ = writeln!(out, "- {calls:.2} x `{query}`");
+        }
+    }
+}
+
+fn peer(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdicts) {
+    let Some(peer) = &results.peer else {
+        if !bench.plan.smoke {
+            let _ = writeln!(
+                out,
+                "\n## 5. Side by side with the peer\n\nPeer not run (no peer directory or database given)."
+            );
+        }
+        return;
+    };
+    let _ = writeln!(out, "\n## 5. Side by side with the peer\n");
+    let figures = match peer {
+        Ok(figures) => figures,
+        Err(problem) => {
+            let _ = writeln!(out, "The peer could not be measured: {problem}");
+            return;
+        }
+    };
+    peer_table(out, results, figures, verdicts);
+}
+
+fn peer_table(out: &mut String, results: &Results, peer: &PeerFigures, verdicts: &mut Verdicts) {
+    let info = &peer.info;
+    let _ = writeln!(
+        out,
+        "Peer: Django {} + DRF + Djoser + SimpleJWT on gunicorn ({} x {}), hasher {} {}, started by its own run.sh against the same Postgres server (separate database). Sequential requests, one at a time, over loopback HTTP/1.1 (gunicorn's sync workers close every connection: {:.0}% of the timed requests opened one).\n",
+        info["django"].as_str().unwrap_or("?"),
+        info["gunicorn_worker_class"].as_str().unwrap_or("?"),
+        info["gunicorn_workers"].as_str().unwrap_or("?"),
+        info["hasher_algorithm"].as_str().unwrap_or("?"),
+        info["hasher_params"],
+        peer.connects_per_request * 100.0
+    );
+    let warm = |name: &str| results.warm.iter().find(|warm| warm.name == name);
+    let cold_me = results
+        .cold
+        .get("get-me")
+        .and_then(|cold| median(&cold.first_response));
+    let mut table = Table::new(&["figure", "ours", "peer", "peer / ours", "target", "result"]);
+    if let (Some(ours), Some(theirs)) = (cold_me, peer.cold) {
+        table.row(vec![
+            "cold start to the first authenticated response (GET me)".to_owned(),
+            duration(ours),
+            duration(theirs),
+            ratio(theirs.as_secs_f64() / ours.as_secs_f64()),
+            "-".to_owned(),
+            "-".to_owned(),
+        ]);
+    }
+    for (label, ours, theirs) in [
+        ("get-me", warm("get-me"), peer.me),
+        ("refresh", warm("refresh"), peer.refresh),
+    ] {
+        let Some(ours) = ours else {
+            continue;
+        };
+        for (quantile, mine, their) in [
+            ("p50", ours.summary.p50, theirs.p50),
+            ("p99", ours.summary.p99, theirs.p99),
+        ] {
+            let speedup = their / mine;
+            let result = if quantile == "p50" {
+                verdicts.judge(
+                    format!(
+                        "{label}: >= 10x faster per request than the peer (p50; {} vs {} requests)",
+                        ours.summary.count, theirs.count
+                    ),
+                    ratio(speedup),
+                    Some(speedup >= PEER_SPEEDUP),
+                )
+            } else {
+                "-"
+            };
+            table.row(vec![
+                format!(
+                    "{label} per request, {quantile} (ours n={}, peer n={})",
+                    ours.summary.count, theirs.count
+                ),
+                micros(mine),
+                micros(their),
+                ratio(speedup),
+                if quantile == "p50" { ">= 10x" } else { "-" }.to_owned(),
+                result.to_owned(),
+            ]);
+        }
+    }
+    if let Some(login) = warm("login") {
+        let (mine, theirs) = (login.summary.rate(), peer.login.rate());
+        table.row(vec![
+            format!(
+                "login throughput at concurrency 1, logins/s (ours n={}, peer n={})",
+                login.summary.count, peer.login.count
+            ),
+            format!("{mine:.3}"),
+            format!("{theirs:.3}"),
+            format!("ours / peer {}", ratio(mine / theirs)),
+            "-".to_owned(),
+            "-".to_owned(),
+        ]);
+    }
+    out.push_str(&table.render());
+    let _ = writeln!(
+        out,
+        "\nWhat each figure includes. Ours, per request: the warm invocation duration (event handed over to response received by the Runtime API: event parsing, JWT verification, the database round trips, serialising, posting the response), with no API Gateway and no client network. Peer, per request: client-side time from opening the TCP connection to the last byte of the response (HTTP parsing, Django middleware, DRF + SimpleJWT authentication, the ORM queries, rendering). Cold start, ours: spawn of the function process to its first response (the database connection included); peer: its gunicorn master process appearing (after run.sh's venv check and `manage.py migrate`, {}) to the first 200 from GET me (gunicorn's workers importing Django, the database connection), {} from run.sh's start. Login: ours = invocation durations, peer = request times; both one scrypt ln=17 r=8 p=1 verification per login.",
+        peer.script.map_or_else(|| "-".to_owned(), duration),
+        peer.total.map_or_else(|| "-".to_owned(), duration)
+    );
+}
