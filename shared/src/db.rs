@@ -138,6 +138,15 @@ impl From<tokio_postgres::Error> for ApiError {
             {
                 return ApiError::UserExists;
             }
+            // The account was deleted while this request was under way: answer as the
+            // next request will be answered, not with a 500.
+            if *code == SqlState::FOREIGN_KEY_VIOLATION {
+                match db.constraint() {
+                    Some("contacts_owner_id_fkey") => return ApiError::InvalidToken,
+                    Some("sessions_user_id_fkey") => return ApiError::InvalidCredentials,
+                    _ => {}
+                }
+            }
             if is_unavailable(code) {
                 return ApiError::DatabaseUnavailable(err.into());
             }

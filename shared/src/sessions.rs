@@ -40,6 +40,37 @@ pub async fn open(
     })
 }
 
+/// Opens a session for a login, only if `user_id`'s password hash is still
+/// `verified_hash`, the one the password was just checked against. A password changed
+/// meanwhile (which revokes every session) must not let the old password open a new one:
+/// then this is `None`, and the login fails.
+pub async fn open_if_password_unchanged(
+    client: &impl GenericClient,
+    user_id: i64,
+    verified_hash: &str,
+    ttl: Duration,
+) -> Result<Option<NewSession>, ApiError> {
+    let refresh_jti = Uuid::new_v4();
+    let statement = client
+        .prepare_cached(
+            "INSERT INTO sessions (user_id, refresh_jti, expires_at)
+             SELECT id, $2, now() + make_interval(secs => $3) FROM users
+             WHERE id = $1 AND password_hash = $4
+             RETURNING id",
+        )
+        .await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+        [&user_id, &refresh_jti, &ttl.as_secs_f64(), &verified_hash];
+    let row = client.query_opt(&statement, &params).await?;
+    row.map(|row| {
+        Ok(NewSession {
+            id: row.try_get("id")?,
+            refresh_jti,
+        })
+    })
+    .transpose()
+}
+
 /// Rotates the session of a verified refresh token, in one statement: if the presented
 /// `jti` is the current one, it is replaced by a new one and the session's user returned;
 /// if it is an older one, the token was reused and the whole session is revoked (401

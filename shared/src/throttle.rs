@@ -67,19 +67,24 @@ pub async fn record_failure(client: &impl GenericClient, user_id: i64) -> Result
     Ok(())
 }
 
-/// Clears the failure count and, when given, stores a re-hashed password.
+/// Clears the failure count and, when given, stores `rehashed`: the same password hashed
+/// with the configured parameters, replacing `verified_hash` only if that is still the
+/// stored hash (a password changed meanwhile is never overwritten by the old one).
 pub async fn record_success(
     client: &impl GenericClient,
     user_id: i64,
-    new_hash: Option<&str>,
+    rehash: Option<(&str, &str)>,
 ) -> Result<(), ApiError> {
     let statement = client
         .prepare_cached(
             "UPDATE users SET failed_logins = 0, locked_until = NULL,
-                password_hash = coalesce($2, password_hash)
+                password_hash = CASE WHEN password_hash = $3 THEN $2 ELSE password_hash END
              WHERE id = $1",
         )
         .await?;
-    client.execute(&statement, &[&user_id, &new_hash]).await?;
+    let (rehashed, verified_hash) = rehash.unzip();
+    client
+        .execute(&statement, &[&user_id, &rehashed, &verified_hash])
+        .await?;
     Ok(())
 }

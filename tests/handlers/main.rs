@@ -14,6 +14,7 @@ mod logout_all;
 mod migrate;
 mod migrate_cfn;
 mod refresh;
+mod races;
 mod register;
 mod token_attacks;
 mod users;

@@ -4,7 +4,8 @@
 //! dummy hash is verified for unknown logins). Failures are throttled per account (see
 //! `shared::throttle`): while locked, attempts are refused with 429 and `Retry-After`
 //! before any password is evaluated. A hash made with weaker parameters than configured
-//! is replaced on success.
+//! is replaced on success. The session opens only if the stored hash is still the one the
+//! password was verified against, so a concurrent password change always wins.
 
 use lambda_http::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -87,10 +88,25 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         true => Some(app.passwords.hash(&password).await?),
         false => None,
     };
+    let verified_hash = lock.password_hash.as_str();
     if lock.failed_logins > 0 || new_hash.is_some() {
-        throttle::record_success(&db, user.id, new_hash.as_deref()).await?;
+        let rehash = new_hash.as_deref().map(|new| (new, verified_hash));
+        throttle::record_success(&db, user.id, rehash).await?;
     }
-    let session = sessions::open(&db, user.id, app.tokens.refresh_ttl()).await?;
+    // The session opens only if the password is still the one just verified: a password
+    // change that committed during the hashing above revoked every session, and this
+    // login must not slip in after it with the old password.
+    let current_hash = new_hash.as_deref().unwrap_or(verified_hash);
+    let ttl = app.tokens.refresh_ttl();
+    let session = sessions::open_if_password_unchanged(&db, user.id, current_hash, ttl)
+        .await?
+        .ok_or_else(|| {
+            tracing::info!(
+                user_id = user.id,
+                "login failed: password changed meanwhile"
+            );
+            ApiError::InvalidCredentials
+        })?;
     let tokens = app
         .tokens
         .issue(user.id, user.role, session.id, session.refresh_jti)?;

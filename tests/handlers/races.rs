@@ -1,0 +1,169 @@
+//! Races forced with real concurrency against real Postgres: the database, not a
+//! read-then-write in the handlers, decides each outcome. (Concurrent registration of one
+//! login and concurrent use of one refresh token are in register.rs and refresh.rs.)
+
+use latchkey_tests::{TestApp, TestResponse, json, req};
+
+use crate::{Api, PASSWORD, user_id};
+
+const ROUNDS: usize = 10;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_racing_a_refresh_always_ends_with_the_session_revoked() {
+    let t = TestApp::with_env(&[("DATABASE_POOL_SIZE", "8")]).await;
+    let api = Api(&t);
+    api.sign_up("racer").await;
+    for round in 0..ROUNDS {
+        let session = api.login("racer", PASSWORD).await;
+        let token = session.refresh_token();
+        let body = json!({"refresh_token": token});
+        let (logout, refresh) = tokio::join!(
+            ::logout::handler(&t.app, req::post("/auth/logout", &body)),
+            ::refresh::handler(&t.app, req::post("/auth/refresh", &body)),
+        );
+        let (logout, refresh) = (t.respond(logout), t.respond(refresh));
+        assert_eq!(logout.status, 200, "round {round}: logout always succeeds");
+        // Whichever came first, nothing of that session is usable afterwards.
+        assert_eq!(
+            api.me(&session.access_token()).await.status,
+            401,
+            "round {round}"
+        );
+        if refresh.status == 200 {
+            assert_eq!(
+                api.me(&refresh.access_token()).await.status,
+                401,
+                "round {round}: refreshed pair survived logout"
+            );
+            assert_eq!(
+                api.refresh(&refresh.refresh_token()).await.status,
+                401,
+                "round {round}"
+            );
+        } else {
+            assert_eq!(refresh.error_code(), "invalid_token", "round {round}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_with_the_old_password_never_survives_a_concurrent_password_change() {
+    // A slower hash widens the window in which the two requests overlap.
+    let t = TestApp::with_env(&[("SCRYPT_LOG_N", "13"), ("DATABASE_POOL_SIZE", "8")]).await;
+    let api = Api(&t);
+    let owner = api.sign_up("changer").await;
+    let id = user_id(&owner);
+    let mut password = PASSWORD.to_owned();
+    let mut token = owner.access_token();
+    // The change verifies one hash and makes another; the login verifies one. Starting the
+    // login later and later across rounds sweeps it over the whole change, so some rounds
+    // land with the change committing while the login is hashing (the dangerous case).
+    let started = std::time::Instant::now();
+    t.app
+        .passwords
+        .hash(&secrecy::SecretString::from("calibration".to_owned()))
+        .await
+        .unwrap();
+    let hash_time = started.elapsed();
+    let rounds = 24;
+    for round in 0..rounds {
+        let delay = hash_time * 3 * round / rounds;
+        let new_password = format!("new password {round}");
+        let change = req::bearer(
+            req::json(
+                lambda_http::http::Method::PATCH,
+                "/users/x",
+                &json!({"current_password": password, "password": new_password}),
+            ),
+            &token,
+        );
+        let change = req::path_param(change, "id", &id.to_string());
+        let login = req::post(
+            "/auth/login",
+            &json!({"login": "changer", "password": password}),
+        );
+        let late_login = async {
+            tokio::time::sleep(delay).await;
+            ::login::handler(&t.app, login).await
+        };
+        let (changed, logged_in) = tokio::join!(::update_user::handler(&t.app, change), late_login);
+        let (changed, logged_in): (TestResponse, TestResponse) =
+            (t.respond(changed), t.respond(logged_in));
+        assert_eq!(changed.status, 200, "round {round}: {}", changed.body);
+        if logged_in.status == 200 {
+            // It logged in before the change: the change revoked that session.
+            assert_eq!(
+                api.me(&logged_in.access_token()).await.status,
+                401,
+                "round {round}: old-password session survived"
+            );
+        } else {
+            assert_eq!(
+                logged_in.error_code(),
+                "invalid_credentials",
+                "round {round}"
+            );
+        }
+        assert_eq!(
+            api.login("changer", &password).await.status,
+            401,
+            "round {round}: old password still works"
+        );
+        password = new_password;
+        token = changed.access_token();
+        assert_eq!(api.me(&token).await.status, 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_user_while_they_add_contacts_leaves_no_orphan_and_no_500() {
+    let t = TestApp::with_env(&[("DATABASE_POOL_SIZE", "12")]).await;
+    let api = Api(&t);
+    for round in 0..ROUNDS {
+        let login = format!("leaver{round}");
+        let user = api.sign_up(&login).await;
+        let token = user.access_token();
+        let creates = (0..8).map(|i| {
+            let body = json!({"first_name": format!("C{i}"), "last_name": "Race"});
+            ::create_contact::handler(&t.app, req::bearer(req::post("/contacts", &body), &token))
+        });
+        let delete = req::bearer(
+            req::json(
+                lambda_http::http::Method::DELETE,
+                "/users/x",
+                &json!({"password": PASSWORD}),
+            ),
+            &token,
+        );
+        let delete = ::delete_user::handler(
+            &t.app,
+            req::path_param(delete, "id", &user_id(&user).to_string()),
+        );
+        let (created, deleted) = tokio::join!(futures::future::join_all(creates), delete);
+        assert_eq!(t.respond(deleted).status, 200, "round {round}");
+        for outcome in created {
+            let response = t.respond(outcome);
+            assert!(
+                response.status == 201
+                    || (response.status == 401 && response.error_code() == "invalid_token"),
+                "round {round}: {} {}",
+                response.status,
+                response.body
+            );
+        }
+    }
+    let orphans = t
+        .sql()
+        .await
+        .query_one("SELECT count(*) FROM contacts c WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = c.owner_id)", &[])
+        .await
+        .unwrap();
+    assert_eq!(orphans.get::<_, i64>(0), 0);
+    let left = t
+        .sql()
+        .await
+        .query_one("SELECT count(*) FROM contacts", &[])
+        .await
+        .unwrap();
+    assert_eq!(left.get::<_, i64>(0), 0, "every contact went with its user");
+}
