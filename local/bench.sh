@@ -11,13 +11,13 @@
 # the ones SAM ships and a later `sam build` finds them built (and vice versa). The
 # baselines `hello` and `scrypt-rate` (tests/bench/baseline) are built the same way. It
 # zips each `bootstrap` as SAM does, starts a throwaway Postgres with pg_stat_statements
-# (local/.data/bench-pg on
-# 127.0.0.1:$BENCH_PG_PORT, default 15442), creates fresh databases, migrates with the
-# release `migrate`, then runs the harness (tests/bench, `latchkey-bench`), which prints
-# the report and writes it to target/bench/report-*.md.
+# (local/.data/bench-pg on 127.0.0.1:$BENCH_PG_PORT, default 15442), creates fresh
+# databases, migrates with the release `migrate`, then runs the harness (tests/bench,
+# `latchkey-bench`), which prints the report and writes it to target/bench/report-*.md.
 #
-# Extra arguments go to the harness: --cold N, --warm N, --logins N, --peer-requests N,
-# --peer-logins N. Environment: BENCH_PG_PORT, BENCH_PEER_PORT (18100), PEER_DIR (the
+# Extra arguments go to the harness: --init N, --cold N, --warm N, --logins N, --peer-requests N,
+# --peer-logins N, --fixed-trace-id (diagnostic: one X-Ray trace id for every invocation,
+# see BENCHMARKS.md). Environment: BENCH_PG_PORT, BENCH_PEER_PORT (18100), PEER_DIR (the
 # peer; default ../shared/peers/djoser), BENCH_KEEP_PG=1 (leave Postgres running).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -94,6 +94,10 @@ pub struct Instance {
 }
 
 static INSTANCES: AtomicU64 = AtomicU64::new(1);
+
+/// Diagnostic (`--fixed-trace-id`): hand every invocation the same X-Ray trace id instead
+/// of a fresh one as Lambda does.
+pub static FIXED_TRACE_ID: AtomicBool = AtomicBool::new(false);
 
 impl Instance {
     /// Starts `binary` as function `name` with the Lambda environment plus `env`; its
@@ -354,11 +358,15 @@ async fn next(state: &State) -> Reply {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let deadline_ms = (since_epoch + FUNCTION_TIMEOUT).as_millis();
-    let trace_id = format!(
-        "Root=1-{:08x}-{:012x}{sequence:012x};Parent={sequence:016x};Sampled=0",
-        since_epoch.as_secs(),
-        state.instance
-    );
+    let trace_id = if FIXED_TRACE_ID.load(Ordering::Relaxed) {
+        "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0".to_owned()
+    } else {
+        format!(
+            "Root=1-{:08x}-{:012x}{sequence:012x};Parent={sequence:016x};Sampled=0",
+            since_epoch.as_secs(),
+            state.instance
+        )
+    };
     let response = Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "application/json")

@@ -18,7 +18,7 @@ mod phases;
 mod render;
 mod report;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -31,7 +31,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub smoke: bool,
-    /// Fresh processes per function for init and cold-start figures.
+    /// Rounds that only start every binary, for the init figure.
+    pub init_samples: usize,
+    /// Rounds that start every binary and send its first request (cold first response;
+    /// their init counts too).
     pub cold_samples: usize,
     /// Measured warm invocations per fast function.
     pub warm: usize,
@@ -57,6 +60,7 @@ impl Plan {
     fn full() -> Self {
         Self {
             smoke: false,
+            init_samples: 20,
             cold_samples: 5,
             warm: 10_000,
             warm_up: 200,
@@ -75,6 +79,7 @@ impl Plan {
     fn smoke() -> Self {
         Self {
             smoke: true,
+            init_samples: 3,
             cold_samples: 1,
             warm: 300,
             warm_up: 20,
@@ -104,8 +109,8 @@ pub struct Bench {
     pub peer: Option<peer::PeerSettings>,
     pub build_command: String,
     pub out: PathBuf,
-    /// Function name to `target/lambda/<name>/bootstrap`, for every function crate.
-    pub functions: BTreeMap<String, PathBuf>,
+    /// The function crates measured (names of `functions/*`).
+    pub functions: BTreeSet<String>,
     /// The production configuration every function gets.
     pub environment: Vec<(String, String)>,
 }
@@ -116,7 +121,7 @@ impl Bench {
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.functions.contains_key(name)
+        self.functions.contains(name)
     }
 
     /// Starts a fresh instance of `name` (a function, or `hello`) with production config.
@@ -137,7 +142,8 @@ impl Bench {
 fn usage() -> &'static str {
     "latchkey-bench --root DIR --lambda-dir DIR --database-url URL [--admin-url URL] [--smoke]
     [--peer-dir DIR --peer-database-url URL [--peer-port PORT]] [--build-command TEXT]
-    [--cold N] [--warm N] [--logins N] [--peer-requests N] [--peer-logins N]
+    [--init N] [--cold N] [--warm N] [--logins N] [--peer-requests N] [--peer-logins N]
+    [--fixed-trace-id]  (diagnostic: the same X-Ray trace id for every invocation)
 Normally run through local/bench.sh, which builds, prepares Postgres and passes these."
 }
 
@@ -149,11 +155,14 @@ fn parse_options() -> Result<Bench> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--smoke" => plan = Plan::smoke(),
+            "--fixed-trace-id" => {
+                lambda::FIXED_TRACE_ID.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             "-h" | "--help" => {
                 println!("{}", usage());
                 std::process::exit(0);
             }
-            "--cold" | "--warm" | "--logins" | "--peer-requests" | "--peer-logins" => {
+            "--init" | "--cold" | "--warm" | "--logins" | "--peer-requests" | "--peer-logins" => {
                 let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
                 let count = value
                     .parse()
@@ -169,6 +178,7 @@ fn parse_options() -> Result<Bench> {
     }
     for (flag, count) in overrides {
         match flag.as_str() {
+            "--init" => plan.init_samples = count,
             "--cold" => plan.cold_samples = count.max(1),
             "--warm" => plan.warm = count.max(1),
             "--logins" => plan.logins = count.max(1),
@@ -208,7 +218,7 @@ fn parse_options() -> Result<Bench> {
         _ => None,
     };
 
-    let mut functions = BTreeMap::new();
+    let mut functions = BTreeSet::new();
     for entry in std::fs::read_dir(root.join("functions"))? {
         let entry = entry?;
         if !entry.path().join("Cargo.toml").is_file() {
@@ -223,8 +233,7 @@ fn parse_options() -> Result<Bench> {
         {
             continue;
         }
-        let binary = lambda_dir.join(&name).join("bootstrap");
-        functions.insert(name, binary);
+        functions.insert(name);
     }
 
     let environment = [
@@ -287,7 +296,7 @@ fn main() {
 fn check_binaries(bench: &Bench) -> Result<()> {
     let missing: Vec<String> = bench
         .functions
-        .keys()
+        .iter()
         .map(String::as_str)
         .chain(["hello", "scrypt-rate"])
         .filter(|name| !bench.binary(name).is_file())

@@ -119,7 +119,15 @@ pub struct Results {
 }
 
 /// Functions measured warm, in this order (those that exist).
-const WARM: [&str; 5] = ["get-me", "refresh", "list-users", "list-contacts", "login"];
+/// `hello` is the control: what the runtime alone costs and keeps.
+const WARM: [&str; 6] = [
+    "hello",
+    "get-me",
+    "refresh",
+    "list-users",
+    "list-contacts",
+    "login",
+];
 
 pub async fn run(bench: &Bench) -> Result<String> {
     let began = Instant::now();
@@ -195,7 +203,7 @@ pub async fn run(bench: &Bench) -> Result<String> {
 fn sizes(bench: &Bench) -> BTreeMap<String, Size> {
     let size = |path: std::path::PathBuf| std::fs::metadata(path).ok().map(|meta| meta.len());
     std::iter::once("hello")
-        .chain(bench.functions.keys().map(String::as_str))
+        .chain(bench.functions.iter().map(String::as_str))
         .map(|name| {
             let zip = bench.out.join("zip").join(format!("{name}.zip"));
             (
@@ -210,44 +218,26 @@ fn sizes(bench: &Bench) -> BTreeMap<String, Size> {
 }
 
 /// One unmeasured start of every binary (the page cache then holds it, as it would for
-/// every cold start but the very first on a host), then `cold_samples` rounds that start
-/// each binary afresh: init (spawn to first `next` poll) and first response (spawn to
-/// the probe's response posted: database connection, prepare and query included). The
-/// last round's instances of the warm functions are kept for the warm phase.
+/// every cold start on a host but the very first); then `init_samples` rounds that only
+/// start each binary (init: spawn to first `next` poll); then `cold_samples` rounds that
+/// also send its probe (first response: spawn to the probe's response posted, database
+/// connection, prepare and query included). Each round starts the binaries in a rotated
+/// order, and every start waits a moment first, so that no start shares the CPU with the
+/// teardown of the one before (a killed function's Postgres backend exits too). The last
+/// round's instances of the warm functions are kept for the warm phase.
 async fn cold_starts(
     bench: &Bench,
     fixture: &mut Fixture,
     cold: &mut BTreeMap<String, Cold>,
 ) -> Result<HashMap<String, Instance>> {
     let names: Vec<String> = std::iter::once("hello".to_owned())
-        .chain(bench.functions.keys().cloned())
+        .chain(bench.functions.iter().cloned())
         .collect();
     for name in &names {
-        let mut instance = bench.start(name).await?;
-        instance.init().await?;
-        instance.stop().await;
-    }
-    let samples = bench.plan.cold_samples;
-    let mut kept = HashMap::new();
-    for sample in 0..samples {
-        progress(&format!(
-            "cold starts: round {} of {samples} ({} binaries)",
-            sample + 1,
-            names.len()
-        ));
-        for name in &names {
-            let mut instance = bench.start(name).await?;
-            let init = instance.init().await?;
-            let probe = if name == "hello" {
-                Some(fixture::Probe {
-                    request: HttpRequest::new("GET", "/hello"),
-                    expect: 200,
-                    hashes: false,
-                })
-            } else {
-                fixture.probe(name, sample)
-            };
-            let entry = cold.entry(name.clone()).or_insert_with(|| Cold {
+        let probe = probe(fixture, name, 0);
+        cold.insert(
+            name.clone(),
+            Cold {
                 init: Vec::new(),
                 first_response: Vec::new(),
                 request: probe.as_ref().map_or_else(
@@ -257,7 +247,48 @@ async fn cold_starts(
                 hashes: probe.as_ref().is_some_and(|probe| probe.hashes),
                 hwm_kib: None,
                 problem: None,
-            });
+            },
+        );
+        let mut instance = bench.start(name).await?;
+        instance.init().await?;
+        instance.stop().await;
+    }
+    let rotated = |round: usize| -> Vec<&String> {
+        let shift = round % names.len();
+        names[shift..].iter().chain(&names[..shift]).collect()
+    };
+
+    let init_rounds = bench.plan.init_samples;
+    progress(&format!(
+        "init: {init_rounds} rounds of {} binaries",
+        names.len()
+    ));
+    for round in 0..init_rounds {
+        for name in rotated(round) {
+            tokio::time::sleep(SETTLE).await;
+            let mut instance = bench.start(name).await?;
+            let init = instance.init().await?;
+            instance.stop().await;
+            if let Some(entry) = cold.get_mut(name) {
+                entry.init.push(init);
+            }
+        }
+    }
+
+    let samples = bench.plan.cold_samples;
+    let mut kept = HashMap::new();
+    for sample in 0..samples {
+        progress(&format!(
+            "cold starts: round {} of {samples} ({} binaries)",
+            sample + 1,
+            names.len()
+        ));
+        for name in rotated(init_rounds + sample) {
+            tokio::time::sleep(SETTLE).await;
+            let mut instance = bench.start(name).await?;
+            let init = instance.init().await?;
+            let probe = probe(fixture, name, sample);
+            let entry = cold.get_mut(name).ok_or("no entry")?;
             entry.init.push(init);
             if let Some(probe) = probe {
                 let event = probe.request.to_event(fixture.next_sequence());
@@ -290,8 +321,24 @@ async fn cold_starts(
     Ok(kept)
 }
 
+/// The pause before every measured start.
+const SETTLE: Duration = Duration::from_millis(25);
+
+/// The first request of `name`; `hello` answers anything.
+fn probe(fixture: &Fixture, name: &str, sample: usize) -> Option<fixture::Probe> {
+    if name == "hello" {
+        return Some(fixture::Probe {
+            request: HttpRequest::new("GET", "/hello"),
+            expect: 200,
+            hashes: false,
+        });
+    }
+    fixture.probe(name, sample)
+}
+
 fn warm_request(fixture: &Fixture, name: &str, index: usize) -> Result<HttpRequest> {
     match name {
+        "hello" => Ok(HttpRequest::new("GET", "/hello")),
         "login" => Ok(fixture.login(index)),
         "refresh" => Ok(fixture.refresh()),
         _ => fixture

@@ -39,7 +39,7 @@ pub fn report(bench: &Bench, results: &Results) -> String {
     };
     let _ = writeln!(
         out,
-        "# Latchkey benchmark, {} UTC, {mode}\n",
+        "## Latchkey benchmark, {} UTC, {mode}\n",
         results.started.format("%Y-%m-%d %H:%M")
     );
     let _ = writeln!(
@@ -66,6 +66,12 @@ pub fn report(bench: &Bench, results: &Results) -> String {
         out,
         "- Functions: the release `bootstrap` binaries, each a child process of this harness against its own Lambda Runtime API on loopback, fed API Gateway HTTP API (payload 2.0) events; APP_SETTINGS=production, HS256, scrypt ln=17 r=8 p=1, Postgres on loopback (scram-sha-256)."
     );
+    if crate::lambda::FIXED_TRACE_ID.load(std::sync::atomic::Ordering::Relaxed) {
+        let _ = writeln!(
+            out,
+            "- Diagnostic run (--fixed-trace-id): every invocation got the same X-Ray trace id; Lambda gives each a new one."
+        );
+    }
     let _ = writeln!(
         out,
         "- Run: {:.0} s in all (the build before it not included).\n",
@@ -94,7 +100,7 @@ pub fn report(bench: &Bench, results: &Results) -> String {
     round_trips(&mut out, results, &mut verdicts);
     peer(&mut out, bench, results, &mut verdicts);
 
-    let _ = writeln!(out, "\n## Targets\n");
+    let _ = writeln!(out, "\n### Targets\n");
     let mut table = Table::new(&["target", "figure", "result"]);
     for (target, figure, pass) in &verdicts.0 {
         table.row(vec![
@@ -133,9 +139,12 @@ pub fn report(bench: &Bench, results: &Results) -> String {
 
 fn sizes_and_cold(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdicts) {
     let samples = bench.plan.cold_samples;
+    let init_rounds = bench.plan.init_samples;
     let _ = writeln!(
         out,
-        "\n## 1. Size, init and cold start\n\nMedian of {samples} fresh process(es) per binary, started in rounds (every binary once per round), after one unmeasured start of each (so the binary is in the page cache, as for every cold start on a host but the first). init = spawn to the first `GET .../invocation/next`; cold first response = spawn to the first response posted, opening the database connection, preparing and querying included. Probes marked (scrypt) spend ~0.45 s hashing. `hello` is a hello-world `lambda_runtime` function from the same build. VmHWM after that first response.\n"
+        "\n### 1. Size, init and cold start\n\nEvery binary is started once unmeasured (so it is in the page cache, as for every cold start on a host but the first), then in rounds, every binary once per round, in a rotated order, 25 ms apart. init = spawn to the first `GET .../invocation/next`, median of {} starts ({} init-only rounds and the {samples} probe rounds); cold first response = spawn to the first response posted, opening the database connection, preparing and querying included, median of the {samples} probe rounds. Probes marked (scrypt) spend one scrypt evaluation (section 3). `hello` is a hello-world `lambda_runtime` function from the same build. VmHWM after that first response. Zip target: 3 MiB = 3 145 728 B (Lambda's MB are MiB).\n",
+        init_rounds + samples,
+        init_rounds
     );
     let hello_init = results
         .cold
@@ -167,7 +176,10 @@ fn sizes_and_cold(out: &mut String, bench: &Bench, results: &Results, verdicts: 
         let zip_verdict = if is_function {
             verdicts.judge(
                 format!("{name}: zip <= 3 MiB"),
-                zip.map_or_else(|| "not built".to_owned(), mib),
+                zip.map_or_else(
+                    || "not built".to_owned(),
+                    |zip| format!("{} ({zip} B)", mib(zip)),
+                ),
                 zip.map(|zip| zip <= MAX_ZIP_BYTES),
             )
         } else {
@@ -213,7 +225,7 @@ fn sizes_and_cold(out: &mut String, bench: &Bench, results: &Results, verdicts: 
 fn warm(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdicts) {
     let _ = writeln!(
         out,
-        "\n## 2. Warm invocations and memory\n\nOne instance per function (the last cold-started one), invoked sequentially as Lambda does; the first {} invocations (login: 2) unmeasured. Duration = the event handed over by `next` to the response received in full by the Runtime API (what Lambda bills; no API Gateway, no client network). VmRSS sampled before the measured invocations and after each tenth of them; VmHWM (max RSS) at the end. Flat = VmRSS grew at most {FLAT_KIB} KiB over the run.\n",
+        "\n### 2. Warm invocations and memory\n\nOne instance per function (the last cold-started one), invoked sequentially as Lambda does; the first {} invocations (login: 2) unmeasured. Duration = the event handed over by `next` to the response received in full by the Runtime API (what Lambda bills; no API Gateway, no client network). VmRSS sampled before the measured invocations and after each tenth of them; VmHWM (max RSS) at the end. Flat = VmRSS grew at most {FLAT_KIB} KiB over the run.\n",
         bench.plan.warm_up
     );
     let mut table = Table::new(&[
@@ -225,6 +237,7 @@ fn warm(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdi
         "max",
         "VmHWM",
         "VmRSS first -> last (min..max)",
+        "growth",
         "max RSS <= 20 MiB",
         "RSS flat",
     ]);
@@ -235,8 +248,12 @@ fn warm(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdi
         let low = warm.rss_kib.iter().copied().min().unwrap_or(0);
         let high = warm.rss_kib.iter().copied().max().unwrap_or(0);
         let growth = last.saturating_sub(first);
+        let per_invocation = growth as f64 * 1024.0 / s.count as f64;
+        let control = warm.name == "hello";
         let rss_verdict = if warm.hashes {
             "- (hashes)"
+        } else if control {
+            "- (control)"
         } else {
             verdicts.judge(
                 format!("{}: max RSS <= 20 MiB", warm.name),
@@ -244,11 +261,16 @@ fn warm(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdi
                 Some(warm.hwm_kib <= MAX_RSS_KIB),
             )
         };
-        let flat_verdict = verdicts.judge(
-            format!("{}: RSS flat over {} invocations", warm.name, s.count),
-            format!("+{growth} KiB"),
-            Some(growth <= FLAT_KIB),
-        );
+        let growth_text = format!("+{growth} KiB ({per_invocation:.0} B/invocation)");
+        let flat_verdict = if control {
+            "- (control)"
+        } else {
+            verdicts.judge(
+                format!("{}: RSS flat over {} invocations", warm.name, s.count),
+                growth_text.clone(),
+                Some(growth <= FLAT_KIB),
+            )
+        };
         table.row(vec![
             warm.name.clone(),
             s.count.to_string(),
@@ -264,11 +286,32 @@ fn warm(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdi
                 low as f64 / 1024.0,
                 high as f64 / 1024.0
             ),
+            growth_text,
             rss_verdict.to_owned(),
             flat_verdict.to_owned(),
         ]);
     }
     out.push_str(&table.render());
+    let _ = writeln!(out, "\nVmRSS samples (MiB), in order:");
+    for warm in &results.warm {
+        let samples: Vec<String> = warm
+            .rss_kib
+            .iter()
+            .map(|kib| format!("{:.2}", *kib as f64 / 1024.0))
+            .collect();
+        let _ = writeln!(out, "- {}: {}", warm.name, samples.join(" "));
+    }
+    let hello_grows = results.warm.iter().any(|warm| {
+        warm.name == "hello"
+            && warm.rss_kib.last().copied().unwrap_or(0)
+                > warm.rss_kib.first().copied().unwrap_or(0) + FLAT_KIB
+    });
+    if hello_grows {
+        let _ = writeln!(
+            out,
+            "\nThe hello-world control grows too, so the growth is the runtime's, not the handlers': lambda_runtime sets `_X_AMZN_TRACE_ID` with `std::env::set_var` on every invocation, and glibc's `setenv` keeps every value it ever set (BENCHMARKS.md). With `--fixed-trace-id` (one trace id for all invocations) every function stays flat."
+        );
+    }
 }
 
 fn login(out: &mut String, results: &Results, verdicts: &mut Verdicts) {
@@ -277,7 +320,7 @@ fn login(out: &mut String, results: &Results, verdicts: &mut Verdicts) {
     };
     let _ = writeln!(
         out,
-        "\n## 3. Login against raw scrypt\n\nRaw scrypt = `scrypt-rate` (same build): the `scrypt` crate's primitive at ln=17 r=8 p=1, one evaluation after another on one thread, timed before and after the logins. Login = warm invocation durations of `login` (one scrypt verification each, plus its two statements and the token signing). Rate = evaluations / summed durations, at concurrency 1 (one Lambda instance).\n"
+        "\n### 3. Login against raw scrypt\n\nRaw scrypt = `scrypt-rate` (same build): the `scrypt` crate's primitive at ln=17 r=8 p=1, one evaluation after another on one thread, timed before and after the logins. Login = warm invocation durations of `login` (one scrypt verification each, plus its two statements and the token signing). Rate = evaluations / summed durations, at concurrency 1 (one Lambda instance).\n"
     );
     let mut table = Table::new(&["figure", "n", "mean", "p50", "max", "rate"]);
     let mut row = |label: &str, summary: Option<Summary>| {
@@ -328,7 +371,7 @@ fn round_trips(out: &mut String, results: &Results, verdicts: &mut Verdicts) {
     }
     let _ = writeln!(
         out,
-        "\n## 4. Database round trips per request\n\nCounted by a Postgres-protocol-aware TCP proxy between a fresh instance and Postgres, over the requests after its warm-up (connection open, statements prepared): round trips = frontend `Sync` + simple `Query` messages, each an exchange the function waits for; flights = times the function started writing after Postgres had answered (fewer than round trips only if it pipelines). pg_stat_statements names the statements executed (a prepare is no execution, so it shows there as nothing).\n"
+        "\n### 4. Database round trips per request\n\nCounted by a Postgres-protocol-aware TCP proxy between a fresh instance and Postgres, over the requests after its warm-up (connection open, statements prepared): round trips = frontend `Sync` + simple `Query` messages, each an exchange the function waits for; flights = times the function started writing after Postgres had answered (fewer than round trips only if it pipelines). pg_stat_statements names the statements executed (a prepare is no execution, so it shows there as nothing).\n"
     );
     let mut table = Table::new(&[
         "function",
@@ -377,12 +420,12 @@ fn peer(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdi
         if !bench.plan.smoke {
             let _ = writeln!(
                 out,
-                "\n## 5. Side by side with the peer\n\nPeer not run (no peer directory or database given)."
+                "\n### 5. Side by side with the peer\n\nPeer not run (no peer directory or database given)."
             );
         }
         return;
     };
-    let _ = writeln!(out, "\n## 5. Side by side with the peer\n");
+    let _ = writeln!(out, "\n### 5. Side by side with the peer\n");
     let figures = match peer {
         Ok(figures) => figures,
         Err(problem) => {
