@@ -141,7 +141,7 @@ run_migrations() {
 watch() {
   local port=$1; shift
   cd "$ROOT" && exec cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" \
-    --timeout 30 "$@"
+    --timeout "${WATCH_TIMEOUT:-30}" "$@"
 }
 
 # The routes of the workspace router table, one "METHOD PATH" a line.

@@ -53,9 +53,11 @@ pub async fn open_if_password_unchanged(
     let refresh_jti = Uuid::new_v4();
     let statement = client
         .prepare_cached(
+            // FOR SHARE conflicts with a password change's row update: an open change
+            // makes this wait for its commit, then re-check the hash on the new row.
             "INSERT INTO sessions (user_id, refresh_jti, expires_at)
-             SELECT id, $2, now() + make_interval(secs => $3) FROM users
-             WHERE id = $1 AND password_hash = $4
+             (SELECT id, $2, now() + make_interval(secs => $3) FROM users
+              WHERE id = $1 AND password_hash = $4 FOR SHARE)
              RETURNING id",
         )
         .await?;

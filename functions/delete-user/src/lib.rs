@@ -24,7 +24,7 @@ struct DeleteBody {
 
 /// The user as it was.
 #[derive(Serialize, ToSchema)]
-struct Deleted {
+struct UserDeleted {
     user: User,
 }
 
@@ -33,7 +33,7 @@ struct Deleted {
     params(("id" = i64, Path, minimum = 1, description = "The user's id.")),
     request_body(content = Option<DeleteBody>),
     responses(
-        (status = 200, description = "Deleted; every token of the user is refused from now on.", body = Envelope<Deleted>),
+        (status = 200, description = "UserDeleted; every token of the user is refused from now on.", body = Envelope<UserDeleted>),
         (status = 403, description = "`wrong_password` or `forbidden` (not yours to delete).", body = ErrorBody),
         (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: too many wrong passwords; see `Retry-After`.", body = ErrorBody,
@@ -66,7 +66,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         ApiError::NotFound
     })?;
     tracing::info!(user_id = id, by = caller.id, "user deleted");
-    Ok(response::ok(StatusCode::OK, Deleted { user }))
+    Ok(response::ok(StatusCode::OK, UserDeleted { user }))
 }
 
 /// Deletes user `id` (only if its hash is still `confirmed_hash`, when given) and returns

@@ -12,7 +12,7 @@ use shared::{ApiError, App, Body, Request, Response, response};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
-struct Found<'a> {
+struct UserFound<'a> {
     user: UserView<'a>,
 }
 
@@ -20,7 +20,7 @@ struct Found<'a> {
 #[utoipa::path(operation_id = "get_user", get, path = "/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The user's id.")),
     responses(
-        (status = 200, description = "The user.", body = Envelope<Found>),
+        (status = 200, description = "The user.", body = Envelope<UserFound>),
         (status = 400, description = "`validation_failed`: the id is not a positive integer.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
         AuthErrors, ServerErrors))]
@@ -30,5 +30,5 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let id = path_id(&req, "id")?;
     let user = users::find(&db, id).await?.ok_or(ApiError::NotFound)?;
     let view = UserView::for_viewer(&user, &caller.user);
-    Ok(response::ok(StatusCode::OK, Found { user: view }))
+    Ok(response::ok(StatusCode::OK, UserFound { user: view }))
 }

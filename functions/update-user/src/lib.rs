@@ -66,7 +66,7 @@ struct Changes {
 
 /// The user after the change; with a fresh token pair when the password changed.
 #[derive(Serialize, ToSchema)]
-struct Updated<'a> {
+struct UserUpdated<'a> {
     user: &'a User,
     /// Only after a password change.
     #[serde(flatten)]
@@ -79,7 +79,7 @@ struct Updated<'a> {
     params(("id" = i64, Path, minimum = 1, description = "The user's id.")),
     request_body = UpdateBody,
     responses(
-        (status = 200, description = "The updated user (and a new token pair after a password change).", body = Envelope<Updated>),
+        (status = 200, description = "The updated user (and a new token pair after a password change).", body = Envelope<UserUpdated>),
         (status = 403, description = "`wrong_password` (the current password is wrong) or `forbidden` (not yours to change).", body = ErrorBody),
         (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
         (status = 409, description = "`user_exists`: the new login, email or phone is taken.", body = ErrorBody),
@@ -150,7 +150,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     tracing::info!(user_id = id, by = caller.id, "user updated");
     Ok(response::ok(
         StatusCode::OK,
-        Updated {
+        UserUpdated {
             user: &user,
             tokens,
         },
