@@ -377,6 +377,27 @@ fn the_router_table_the_template_and_the_function_crates_agree() {
 }
 
 #[test]
+fn the_openapi_document_has_exactly_the_routes_of_the_router_table() {
+    let (router, _, _) = load();
+    let docs = docs::Docs::new().unwrap_or_else(|e| panic!("openapi: {e}"));
+    let document: serde_json::Value =
+        serde_json::from_str(docs.json()).unwrap_or_else(|e| panic!("openapi: {e}"));
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let routed: std::collections::BTreeSet<Route> = router.keys().cloned().collect();
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty() && unrouted.is_empty(),
+        "routed but not in openapi.json: {undocumented:?}; in openapi.json but not routed: {unrouted:?}"
+    );
+}
+
+#[test]
 fn the_optional_jwt_authorizer_guards_exactly_the_routes_that_need_a_token() {
     let (router, template, _) = load();
     let guarded = authorizer_routes(&template).unwrap_or_else(|e| panic!("{e}"));
