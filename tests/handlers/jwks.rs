@@ -122,16 +122,6 @@ fn assert_standard_document(response: &TestResponse) {
     );
 }
 
-fn assert_invalid_token(response: &TestResponse) {
-    assert_eq!(response.status, 401, "{}", response.body);
-    assert_eq!(response.error_code(), "invalid_token");
-    assert!(
-        response
-            .header("www-authenticate")
-            .is_some_and(|v| v.starts_with("Bearer"))
-    );
-}
-
 #[tokio::test]
 async fn under_hs256_the_jwks_is_empty_and_publicly_cacheable() {
     let t = TestApp::new().await;
@@ -239,7 +229,7 @@ async fn under_rs256_a_session_survives_a_key_rotation_until_the_old_key_is_drop
         .unwrap();
     let foreign = stranger.tokens.sign(&claims).unwrap();
     assert_eq!(kid_of(&foreign), "k3");
-    assert_invalid_token(&me(&t, &rotated, &foreign).await);
+    me(&t, &rotated, &foreign).await.assert_invalid_token();
 
     // After REFRESH_TOKEN_TTL the old key is dropped: what it signed no longer verifies,
     // what k2 signed still does.
@@ -248,7 +238,7 @@ async fn under_rs256_a_session_survives_a_key_rotation_until_the_old_key_is_drop
         kids(&get(&t, &settled, "/.well-known/jwks.json").await.body),
         ["k2"]
     );
-    assert_invalid_token(&me(&t, &settled, &old_access).await);
+    me(&t, &settled, &old_access).await.assert_invalid_token();
     assert_eq!(me(&t, &settled, &new_access).await.status, 200);
 }
 
@@ -269,11 +259,13 @@ async fn an_rs256_deployment_refuses_hs256_tokens_signed_with_its_public_key() {
     for secret in [KEYS[0].public_spki.as_bytes(), jwks.to_string().as_bytes()] {
         let forged =
             jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap();
-        assert_invalid_token(&me(&t, &t.app, &forged).await);
+        me(&t, &t.app, &forged).await.assert_invalid_token();
     }
     // And an RS256 token means nothing to an HS256 deployment on the same database.
     let hs256 = t.reconfigured(&[]);
-    assert_invalid_token(&me(&t, &hs256, &session.access_token()).await);
+    me(&t, &hs256, &session.access_token())
+        .await
+        .assert_invalid_token();
 }
 
 const AUDIENCE: &str = "latchkey-api";

@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use latchkey_tests::{TestApp, TestResponse};
+use latchkey_tests::TestApp;
 use serde_json::{Value, json};
 use shared::tokens::TokenType;
 
@@ -26,16 +26,6 @@ fn parts(token: &str) -> (Value, Value, String) {
     )
 }
 
-fn assert_refused(response: &TestResponse) {
-    assert_eq!(response.status, 401, "{}", response.body);
-    assert_eq!(response.error_code(), "invalid_token");
-    assert!(
-        response
-            .header("www-authenticate")
-            .is_some_and(|v| v.starts_with("Bearer"))
-    );
-}
-
 #[tokio::test]
 async fn an_unsigned_alg_none_token_is_refused() {
     let t = TestApp::new().await;
@@ -47,7 +37,7 @@ async fn an_unsigned_alg_none_token_is_refused() {
         json!({"alg": "NONE"}),
     ] {
         let forged = format!("{}.{}.", b64(&header), b64(&payload));
-        assert_refused(&Api(&t).me(&forged).await);
+        Api(&t).me(&forged).await.assert_invalid_token();
     }
 }
 
@@ -62,7 +52,7 @@ async fn a_tampered_payload_is_refused() {
     payload["sub"] = json!(victim_id.to_string());
     payload["role"] = json!("admin");
     let forged = format!("{}.{}.{}", b64(&header), b64(&payload), signature);
-    assert_refused(&Api(&t).me(&forged).await);
+    Api(&t).me(&forged).await.assert_invalid_token();
 }
 
 #[tokio::test]
@@ -77,7 +67,7 @@ async fn a_truncated_or_stripped_signature_is_refused() {
         head.to_owned(),
         format!("{token}.extra"),
     ] {
-        assert_refused(&Api(&t).me(&forged).await);
+        Api(&t).me(&forged).await.assert_invalid_token();
     }
 }
 
@@ -92,9 +82,15 @@ async fn a_token_for_another_audience_or_none_is_refused_when_an_audience_is_con
         .verify(&session.access_token(), TokenType::Access)
         .unwrap();
     claims.aud = Some("another-api".into());
-    assert_refused(&Api(&t).me(&t.app.tokens.sign(&claims).unwrap()).await);
+    Api(&t)
+        .me(&t.app.tokens.sign(&claims).unwrap())
+        .await
+        .assert_invalid_token();
     claims.aud = None;
-    assert_refused(&Api(&t).me(&t.app.tokens.sign(&claims).unwrap()).await);
+    Api(&t)
+        .me(&t.app.tokens.sign(&claims).unwrap())
+        .await
+        .assert_invalid_token();
 }
 
 #[tokio::test]
@@ -113,7 +109,10 @@ async fn a_validly_signed_token_naming_another_user_s_session_is_refused() {
         .verify(&ann.access_token(), TokenType::Access)
         .unwrap();
     claims.sid = bob_claims.sid;
-    assert_refused(&Api(&t).me(&t.app.tokens.sign(&claims).unwrap()).await);
+    Api(&t)
+        .me(&t.app.tokens.sign(&claims).unwrap())
+        .await
+        .assert_invalid_token();
 }
 
 #[tokio::test]
@@ -127,5 +126,8 @@ async fn a_token_issued_in_the_future_is_not_yet_valid() {
         .unwrap();
     claims.iat += 3600;
     claims.exp += 3600;
-    assert_refused(&Api(&t).me(&t.app.tokens.sign(&claims).unwrap()).await);
+    Api(&t)
+        .me(&t.app.tokens.sign(&claims).unwrap())
+        .await
+        .assert_invalid_token();
 }

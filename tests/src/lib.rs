@@ -56,6 +56,17 @@ impl TestResponse {
         self.body["code"].as_str().unwrap()
     }
 
+    /// Asserts a 401 `invalid_token` with its `WWW-Authenticate: Bearer` challenge.
+    pub fn assert_invalid_token(&self) {
+        assert_eq!(self.status, 401, "{}", self.body);
+        assert_eq!(self.error_code(), "invalid_token");
+        let challenge = self.header("www-authenticate");
+        assert!(
+            challenge.is_some_and(|v| v.starts_with("Bearer")),
+            "{challenge:?}"
+        );
+    }
+
     pub fn access_token(&self) -> String {
         self.body["access_token"]
             .as_str()
