@@ -123,12 +123,16 @@ function_packages() {
   printf '%s\n' "${args[@]}"
 }
 
-# Builds the functions exactly as `cargo lambda watch` will run them (debug), so that no
-# request waits for a compile.
+# Builds the functions exactly as `cargo lambda watch` will run them, so that no request
+# waits for a compile. Watch starts a function with `cargo run --bin <name>` from the
+# workspace root, which resolves features across every workspace member; `cargo build
+# --bin ...` resolves them the same way (`-p <package>` would resolve one package's
+# features and leave artifacts that `cargo run` rebuilds at the first request).
 build_functions() {
   say "building the functions"
-  mapfile -t packages < <(function_packages)
-  (cd "$ROOT" && cargo build --quiet "${packages[@]}")
+  local dir bins=()
+  for dir in "$ROOT"/functions/*/; do bins+=(--bin "$(basename "$dir")"); done
+  (cd "$ROOT" && cargo build --quiet "${bins[@]}")
 }
 
 run_migrations() {
@@ -136,12 +140,53 @@ run_migrations() {
   (cd "$ROOT" && ./target/debug/migrate)
 }
 
-# Serves the API through `cargo lambda watch` with the workspace router table.
-# $1: port; remaining arguments go to cargo lambda watch.
+# Serves the API through `cargo lambda watch` with the workspace router table, for as long
+# as it runs. $1: port; remaining arguments go to cargo lambda watch.
+#
+# No `--timeout`: cargo-lambda applies it to its Runtime API as well, so a function idle
+# for that long gets a 408 to its long poll for the next event, and lambda_runtime panics
+# on it (docs/local-stack-idle-timeout.md). Without it a request waits for its answer,
+# however long a first compile takes.
+#
+# Supervised: watch does not start a function again once its process has died (a panic,
+# a start-up error such as a missing variable, a kill); every later request to it would
+# wait forever. So when watch reports a dead function, this says so loudly, with the lines
+# the function printed above it, and restarts watch: the next request starts it again.
 watch() {
   local port=$1; shift
-  cd "$ROOT" && exec cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" \
-    --timeout "${WATCH_TIMEOUT:-30}" "$@"
+  local fifo line died reloaded pid
+  fifo=$(mktemp -u "${TMPDIR:-/tmp}/latchkey-watch.XXXXXX")
+  mkfifo "$fifo"
+  trap '[[ -n ${pid:-} ]] && kill -TERM "$pid" 2>/dev/null; wait; rm -f "$fifo"; exit 0' INT TERM
+  cd "$ROOT"
+  while :; do
+    cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" "$@" >"$fifo" 2>&1 &
+    pid=$!
+    died= reloaded=-100
+    while IFS= read -r line; do
+      printf '%s\n' "$line"
+      # A hot reload (a source file changed) stops the old process, which watch then
+      # reports as killed: a kill within 10 s of a reload is that, not a death.
+      if [[ $line == *"outcome resolved outcome=Both(Stop, Start)"* ]]; then
+        reloaded=$SECONDS
+      elif [[ $line == *"command killed"* ]] && ((SECONDS - reloaded <= 10)); then
+        continue
+      elif [[ $line =~ command\ (exited|killed|stopped|ended\ by\ exception) ]]; then
+        died=$line
+        break
+      fi
+    done <"$fifo"
+    if [[ -z $died ]]; then
+      wait "$pid" || die "cargo lambda watch exited with status $?"
+      rm -f "$fifo"
+      return 0
+    fi
+    printf '\n\033[1;31m[latchkey] A FUNCTION PROCESS DIED\033[0m: %s\n' "$died" >&2
+    printf '[latchkey] Why: see the lines above (its panic or start-up error). Restarting the local stack;\n' >&2
+    printf '[latchkey] the next request to that route starts the function again.\n\n' >&2
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null || true
+  done
 }
 
 # The routes of the workspace router table, one "METHOD PATH" a line.

@@ -43,9 +43,9 @@ run_migrations
 
 log="$ROOT/target/e2e-watch.log"
 say "serving the stack for end-to-end tests on 127.0.0.1:$port (log: target/e2e-watch.log)"
-# The first request to each function may compile it (cargo run resolves that function's
-# features alone), so the stack gets a long timeout and every route is warmed up first.
-setsid bash -c "source '$LOCAL/lib.sh'; WATCH_TIMEOUT=900 watch $port --ignore-changes" >"$log" 2>&1 &
+# Served exactly as local/serve.sh serves it (the same `watch`, no timeout of its own), so
+# the idle regression test in tests/e2e checks what a user runs.
+setsid bash -c "source '$LOCAL/lib.sh'; watch $port --ignore-changes" >"$log" 2>&1 &
 watch_pid=$!
 for _ in $(seq 240); do
   curl -s -o /dev/null --max-time 30 "http://127.0.0.1:$port/health" && break
@@ -86,6 +86,26 @@ contract_fuzz() {
   return "${PIPESTATUS[0]}"
 }
 
+# A function process that dies is started again: kill one, and its route must still
+# answer, with the death announced in the stack's output.
+restart_check() {
+  local before after
+  before=$(grep -c 'A FUNCTION PROCESS DIED' "$log" || true)
+  pkill -KILL -f "target/debug/health\$" || { say "restart check: no health process to kill"; return 1; }
+  for _ in $(seq 60); do
+    after=$(grep -c 'A FUNCTION PROCESS DIED' "$log" || true)
+    ((after > before)) && break
+    sleep 0.5
+  done
+  ((after > before)) || { say "restart check: the death was not announced in $log"; return 1; }
+  if ! curl -sf -o /dev/null --retry 20 --retry-connrefused --retry-delay 1 --max-time 120 \
+      "http://127.0.0.1:$port/health"; then
+    say "restart check: /health did not answer after its function process was killed"; return 1
+  fi
+  say "restart check: a killed function was announced and started again"
+  echo "test result: ok. 1 passed; 0 failed (the local stack restarts a dead function)" >>"$results"
+}
+
 say "running the tests"
 export LATCHKEY_TEST_DATABASE_URL=$app_url LATCHKEY_E2E_URL="http://127.0.0.1:$port"
 export LATCHKEY_E2E_LOG=$log LATCHKEY_E2E_SECRETS_FILE="$ROOT/target/e2e-secrets.txt"
@@ -95,6 +115,7 @@ results="$ROOT/target/test-output.log"
 status=0
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$results" || status=$?
 if [[ $status == 0 && $# == 0 ]]; then
+  restart_check || status=$?
   contract_fuzz || status=$?
   # Only now that every request is done: no password or token may be in the logs.
   cargo test -p latchkey-tests --test log_secrets -- --ignored 2>&1 | tee -a "$results" || status=$?
