@@ -43,6 +43,16 @@ pub struct Config {
     pub passwords: PasswordConfig,
     /// `ADMIN_LOGIN` / `ADMIN_PASSWORD`: the admin `migrate` creates if absent.
     pub admin: Option<AdminBootstrap>,
+    /// `USER_DIRECTORY`: who may list users and read other users.
+    pub directory: Directory,
+}
+
+/// `USER_DIRECTORY`: `members` (default) lets every signed-in user list users and read
+/// others' public view; `admins` keeps the directory to admins (others: 403 `forbidden`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Directory {
+    Members,
+    Admins,
 }
 
 pub struct DatabaseConfig {
@@ -231,12 +241,19 @@ impl Config {
             }
         };
 
+        let directory = match var("USER_DIRECTORY").as_deref() {
+            None | Some("members") => Directory::Members,
+            Some("admins") => Directory::Admins,
+            Some(_) => return Err(problem("USER_DIRECTORY", "must be members or admins")),
+        };
+
         Ok(Config {
             environment,
             database,
             tokens,
             passwords,
             admin,
+            directory,
         })
     }
 }
@@ -496,6 +513,16 @@ mod tests {
         assert_eq!(config.passwords.min_length, 6);
         assert_eq!(config.database.pool_size, 2);
         assert!(config.admin.is_none());
+        assert_eq!(config.directory, Directory::Members);
+    }
+
+    #[test]
+    fn the_directory_is_members_or_admins() {
+        let essentials = [("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)];
+        let admins = [essentials.as_slice(), &[("USER_DIRECTORY", "admins")]].concat();
+        assert_eq!(config(&admins).unwrap().directory, Directory::Admins);
+        let bad = [essentials.as_slice(), &[("USER_DIRECTORY", "everyone")]].concat();
+        assert!(error(&bad).contains("USER_DIRECTORY"));
     }
 
     #[test]

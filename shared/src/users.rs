@@ -8,6 +8,7 @@ use serde::Serialize;
 use tokio_postgres::Row;
 use utoipa::ToSchema;
 
+use crate::config::Directory;
 use crate::error::ApiError;
 use crate::identity::Role;
 
@@ -34,13 +35,15 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
-/// What other users may see of a user.
+/// What other users may see of a user: never an email address or a phone number.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": 7, "login": "bob", "name": null, "created_at": "2026-11-22T03:21:11Z"}))]
 #[serde(deny_unknown_fields)] // documents `additionalProperties: false`, so no full user matches
 pub struct PublicUser<'a> {
     pub id: i64,
-    pub login: &'a str,
+    /// `null` when the login is (or merely looks like) an email address or a phone number,
+    /// as it is for users who registered without a login.
+    pub login: Option<&'a str>,
     pub name: Option<&'a str>,
     pub created_at: DateTime<Utc>,
 }
@@ -61,6 +64,32 @@ impl<'a> UserView<'a> {
             Self::Public(user.public())
         }
     }
+}
+
+/// Under `USER_DIRECTORY=admins` only admins may list users or read another user (403
+/// `forbidden`); `target` is the user being read, `None` for the list.
+pub fn ensure_directory_open(
+    directory: Directory,
+    viewer: &User,
+    target: Option<i64>,
+) -> Result<(), ApiError> {
+    let closed = directory == Directory::Admins && !viewer.is_admin();
+    if closed && target != Some(viewer.id) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(())
+}
+
+/// Whether a login is, or could be taken for, an email address or a phone number: anything
+/// with an `@`, and anything that is 7 or more digits once an optional `+` and the usual
+/// separators are dropped. Such a login is never shown to other users.
+pub fn looks_like_contact(login: &str) -> bool {
+    let digits: String = login
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    let digits = digits.strip_prefix('+').unwrap_or(&digits);
+    login.contains('@') || (digits.len() >= 7 && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The user with this id, if any.
@@ -95,7 +124,7 @@ impl User {
     pub fn public(&self) -> PublicUser<'_> {
         PublicUser {
             id: self.id,
-            login: &self.login,
+            login: (!looks_like_contact(&self.login)).then_some(self.login.as_str()),
             name: self.name.as_deref(),
             created_at: self.created_at,
         }
@@ -103,5 +132,31 @@ impl User {
 
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_contact;
+
+    #[test]
+    fn emails_and_phone_numbers_look_like_contacts() {
+        for login in [
+            "john@mail.com",
+            "a@b",
+            "+15551234567",
+            "15551234567",
+            "+1 (555) 123-4567",
+            "555.123.4567",
+        ] {
+            assert!(looks_like_contact(login), "{login}");
+        }
+    }
+
+    #[test]
+    fn ordinary_logins_do_not_look_like_contacts() {
+        for login in ["john", "agent007", "1234", "+44", "r2-d2", "john.smith"] {
+            assert!(!looks_like_contact(login), "{login}");
+        }
     }
 }

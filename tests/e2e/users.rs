@@ -297,3 +297,54 @@ async fn a_user_deletes_themself_and_the_login_can_register_again() {
     );
     sign_up(&http, &login).await;
 }
+
+#[tokio::test]
+async fn listing_users_shows_no_email_or_phone_of_anyone_else() {
+    let http = Http::new();
+    let id_part = unique();
+    let email = format!("private_{id_part}@example.com");
+    let digits: String = id_part
+        .chars()
+        .filter(char::is_ascii_digit)
+        .chain("7654321".chars())
+        .take(7)
+        .collect();
+    let phone = format!("+1444{digits}");
+    for body in [
+        json!({"email": email, "password": PASSWORD}),
+        json!({"phone": phone, "password": PASSWORD}),
+    ] {
+        let registered = http.post("/auth/register", body).await;
+        assert_eq!(registered.status, 201, "{}", registered.body);
+    }
+    let viewer = sign_up(&http, &format!("viewer_{}", unique())).await;
+
+    let mut page = 1;
+    loop {
+        let listed = http
+            .get(
+                &format!("/users?page_size=100&page_num={page}"),
+                Some(&viewer.access_token()),
+            )
+            .await;
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        for user in listed.body["users"].as_array().unwrap() {
+            if user["id"] == viewer.body["user"]["id"] {
+                continue;
+            }
+            assert!(
+                user.get("email").is_none() && user.get("phone").is_none(),
+                "{user}"
+            );
+            let login = user["login"].as_str().unwrap_or("");
+            assert!(!login.contains('@'), "an email as a login: {user}");
+            assert!(!login.starts_with('+'), "a phone as a login: {user}");
+        }
+        let text = listed.body.to_string();
+        assert!(!text.contains(&email) && !text.contains(&phone), "{text}");
+        if page >= listed.body["total_pages"].as_i64().unwrap() {
+            break;
+        }
+        page += 1;
+    }
+}

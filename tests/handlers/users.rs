@@ -172,3 +172,87 @@ async fn page_parameters_out_of_range_are_validation_errors() {
     let fields = both.body["fields"].as_object().unwrap();
     assert!(fields.contains_key("page_num") && fields.contains_key("page_size"));
 }
+
+#[tokio::test]
+async fn other_users_never_see_an_email_or_phone_not_even_as_a_login() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let by_email = api
+        .register(json!({"email": "Eve@Mail.com", "password": crate::PASSWORD}))
+        .await;
+    let by_phone = api
+        .register(json!({"phone": "+15551234567", "password": crate::PASSWORD}))
+        .await;
+    let look_alike = api
+        .register(json!({"login": "15557654321", "password": crate::PASSWORD}))
+        .await;
+    let with_login = api
+        .register(
+            json!({"login": "zed", "email": "zed@mail.com", "phone": "+15550001111",
+            "password": crate::PASSWORD}),
+        )
+        .await;
+    let viewer = api.sign_up("viewer").await;
+
+    let listed = api
+        .list_users(&viewer.access_token(), "page_size=100")
+        .await;
+    assert_eq!(listed.status, 200);
+    let text = listed.body.to_string();
+    for secret in [
+        "eve@mail.com",
+        "+15551234567",
+        "15557654321",
+        "zed@mail.com",
+        "+15550001111",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked in {text}");
+    }
+    for registered in [&by_email, &by_phone, &look_alike] {
+        let seen = api
+            .get_user(&viewer.access_token(), &user_id(registered).to_string())
+            .await;
+        assert_eq!(keys(&seen.body["user"]), PUBLIC_KEYS);
+        assert_eq!(seen.body["user"]["login"], serde_json::Value::Null);
+    }
+    let zed = api
+        .get_user(&viewer.access_token(), &user_id(&with_login).to_string())
+        .await;
+    assert_eq!(zed.body["user"]["login"], "zed");
+
+    let own = api
+        .get_user(&by_email.access_token(), &user_id(&by_email).to_string())
+        .await;
+    assert_eq!(
+        own.body["user"]["email"], "eve@mail.com",
+        "the owner sees it"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_directory_is_for_admins_only() {
+    let t = TestApp::with_env(&[("USER_DIRECTORY", "admins")]).await;
+    let api = Api(&t);
+    let ann = api.sign_up("ann").await;
+    let bob = api.sign_up("bob").await;
+
+    let listed = api.list_users(&ann.access_token(), "").await;
+    assert_eq!((listed.status, listed.error_code()), (403, "forbidden"));
+    let other = api
+        .get_user(&ann.access_token(), &user_id(&bob).to_string())
+        .await;
+    assert_eq!((other.status, other.error_code()), (403, "forbidden"));
+    let own = api
+        .get_user(&ann.access_token(), &user_id(&ann).to_string())
+        .await;
+    assert_eq!(own.status, 200, "a user may still read themself");
+
+    let admin = api.admin("root").await;
+    let listed = api.list_users(&admin.access_token(), "").await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["total"], 3);
+    let seen = api
+        .get_user(&admin.access_token(), &user_id(&bob).to_string())
+        .await;
+    assert_eq!(seen.body["user"], bob.body["user"]);
+}

@@ -1,5 +1,6 @@
 //! `GET /users?page_num=&page_size=`: every user, ordered by id, a page at a time; full
-//! objects for admins and for the caller's own row, public objects otherwise.
+//! objects for admins and for the caller's own row, public objects otherwise (never an
+//! email or phone). With `USER_DIRECTORY=admins`, only admins may list.
 //!
 //! The page and the total come back in one statement (one round trip): the page is
 //! left-joined to a single row carrying `count(*)`, so an empty page still says the total.
@@ -31,10 +32,12 @@ struct UsersPage<'a> {
     responses(
         (status = 200, description = "A page of users.", body = Envelope<UsersPage>),
         (status = 400, description = "`validation_failed`: a page parameter out of range.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: `USER_DIRECTORY=admins` and the caller is not an admin.", body = ErrorBody),
         AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let db = app.db().await?;
     let caller = app.caller(&db, &req).await?;
+    users::ensure_directory_open(app.config.directory, &caller.user, None)?;
     let page = Page::from_request(&req)?;
     let (users, total) = list(&db, page).await?;
     let users = users
