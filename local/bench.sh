@@ -95,7 +95,9 @@ PY
 # 15432 belongs to everyone else. Stock durability (fsync on). The app role signs in with
 # SCRAM like on RDS; the superuser (setup, pg_stat_statements) by trust on loopback.
 start_bench_postgres() {
-  command -v initdb >/dev/null || die "no Postgres binaries (initdb, pg_ctl) on PATH"
+  # Its own cluster (pg_stat_statements preloaded), so the Postgres binaries are needed
+  # even where a Docker engine runs.
+  find_postgres_binaries
   if [[ ${#AS_PG[@]} -gt 0 ]]; then
     id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
   fi
