@@ -6,9 +6,10 @@
 #                             nothing enforced: proves the harness works (CI runs it)
 #
 # It builds every function exactly as SAM's rust-cargolambda build does for x86_64: in the
-# function's directory, `cargo lambda build --release --bin <function>`, with SAM's target
-# directory (.ci/template-checks: target/sam, or SAM_CARGO_TARGET_DIR), so the binaries are
-# the ones SAM ships and a later `sam build` finds them built (and vice versa). The
+# function's directory, `cargo lambda build --release --bin <function>` with the deploy
+# profile, in target/sam (SAM_CARGO_TARGET_DIR to change), so the binaries are the ones a
+# deploy's `sam build` ships. (.ci/template-checks builds in ~/.cache/latchkey/sam-target
+# with a faster profile without LTO, so it never shares this directory.) The
 # baselines `hello` and `scrypt-rate` (tests/bench/baseline) are built the same way. It
 # zips each `bootstrap` as SAM does, starts a throwaway Postgres with pg_stat_statements
 # (local/.data/bench-pg on 127.0.0.1:$BENCH_PG_PORT, default 15442), creates fresh
@@ -18,7 +19,8 @@
 # Extra arguments go to the harness: --init N, --cold N, --warm N, --logins N, --peer-requests N,
 # --peer-logins N, --fixed-trace-id (diagnostic: one X-Ray trace id for every invocation,
 # see BENCHMARKS.md). Environment: BENCH_PG_PORT, BENCH_PEER_PORT (18100), PEER_DIR (the
-# peer; default ../shared/peers/djoser), BENCH_KEEP_PG=1 (leave Postgres running).
+# peer; default tests/bench/peer, set up by its setup.sh), BENCH_KEEP_PG=1 (leave Postgres
+# running).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -35,7 +37,7 @@ done
 
 PG_PORT=${BENCH_PG_PORT:-15442}
 PG_DIR="$DATA/bench-pg"
-PEER_DIR=${PEER_DIR:-$ROOT/../shared/peers/djoser}
+PEER_DIR=${PEER_DIR:-$ROOT/tests/bench/peer}
 OUT="$ROOT/target/bench"
 APP_PASSWORD=latchkey-bench
 AS_PG=()
@@ -95,7 +97,9 @@ PY
 # 15432 belongs to everyone else. Stock durability (fsync on). The app role signs in with
 # SCRAM like on RDS; the superuser (setup, pg_stat_statements) by trust on loopback.
 start_bench_postgres() {
-  command -v initdb >/dev/null || die "no Postgres binaries (initdb, pg_ctl) on PATH"
+  # Its own cluster (pg_stat_statements preloaded), so the Postgres binaries are needed
+  # even where a Docker engine runs.
+  find_postgres_binaries
   if [[ ${#AS_PG[@]} -gt 0 ]]; then
     id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
   fi
@@ -164,6 +168,10 @@ migrate
 PEER_ARGS=()
 if [[ $SMOKE == 0 ]]; then
   if [[ -x $PEER_DIR/run.sh ]]; then
+    # Its venv first, so that creating it is never part of the peer's timed start.
+    if [[ -x $PEER_DIR/setup.sh ]]; then
+      "$PEER_DIR/setup.sh" || die "the peer's setup.sh failed"
+    fi
     PEER_ARGS=(--peer-dir "$(cd "$PEER_DIR" && pwd)" --peer-database-url "$PEER_URL"
       --peer-port "${BENCH_PEER_PORT:-18100}")
   else

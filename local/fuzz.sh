@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target in tests/fuzz for SECONDS each (default 60) and prints the
-# executions and crashes of each. CI runs `local/fuzz.sh 20`; the README's figures come
-# from a longer run. cargo-fuzz needs nightly-only compiler flags: on a stable toolchain
+# executions and crashes of each. CI runs `local/fuzz.sh 20`; the figures in
+# docs/security-model.md come from a longer run. cargo-fuzz needs nightly-only compiler flags: on a stable toolchain
 # RUSTC_BOOTSTRAP=1 enables them for this build only.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

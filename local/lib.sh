@@ -1,12 +1,66 @@
-# Shared by local/serve.sh and local/test.sh: configuration, Postgres, cargo-lambda,
-# building and migrating. Source it from the repository root; functions only.
+# Shared by local/serve.sh and local/test.sh: prerequisites, configuration, Postgres,
+# Python tools, building and migrating. Source it from the repository root; functions only.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOCAL="$ROOT/local"
 DATA="$LOCAL/.data"
+# Python tools (cargo-lambda, schemathesis, ...) live in this virtualenv (ignored by git),
+# never in a system-wide site-packages (PEP 668 forbids that on current Debian, Ubuntu
+# and Homebrew Pythons).
+VENV="$LOCAL/.venv"
+# Pinned versions of the Python tools; .ci/template-checks pins cargo-lambda the same.
+CARGO_LAMBDA_VERSION=1.9.2
+SCHEMATHESIS_VERSION=4.32.5
+OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
 
 say() { printf '\033[1m[latchkey]\033[0m %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
+
+# Checks what cannot be installed for you, with the fix in the message. Postgres (a
+# Docker engine, or the Postgres binaries) is checked when it is started.
+require_prerequisites() {
+  command -v cargo >/dev/null 2>&1 \
+    || die "cargo is not on PATH: install Rust with rustup (https://rustup.rs), then open a new shell"
+  command -v curl >/dev/null 2>&1 || die "curl is not on PATH: install it (e.g. apt-get install curl)"
+  require_python
+}
+
+# python3 >= 3.11 (the scripts read Cargo.toml with tomllib, new in 3.11) with venv.
+require_python() {
+  command -v python3 >/dev/null 2>&1 \
+    || die "python3 is not on PATH: install Python 3.11 or newer"
+  python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || die "python3 is $(python3 -c 'import platform; print(platform.python_version())'); Latchkey's scripts need Python 3.11 or newer (for tomllib)"
+}
+
+# Creates local/.venv on first use. `pip install` goes there, so no system Python is
+# touched and no root is needed.
+ensure_venv() {
+  [[ -x $VENV/bin/python ]] && return
+  require_python
+  say "creating the Python virtualenv local/.venv (for cargo-lambda and schemathesis)"
+  python3 -m venv "$VENV" >&2 || {
+    rm -rf "$VENV"
+    die "python3 -m venv failed: install the venv module (Debian/Ubuntu: apt-get install python3-venv)"
+  }
+}
+
+# venv_install PACKAGE VERSION [COMMAND]: PACKAGE==VERSION in local/.venv unless already
+# there; its commands are then on PATH.
+venv_install() {
+  local package=$1 version=$2 command=${3:-$1}
+  ensure_venv
+  export PATH="$VENV/bin:$PATH"
+  if [[ -x $VENV/bin/$command ]] && "$VENV/bin/python" -c \
+      'import sys, importlib.metadata as m; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
+      "$package" "$version" 2>/dev/null; then
+    return
+  fi
+  say "installing $package $version from PyPI into local/.venv"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$package==$version" >&2 \
+    || die "pip could not install $package $version into local/.venv (network? see the output above)"
+  hash -r
+}
 
 random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(48))'; }
 
@@ -31,7 +85,7 @@ load_env() {
 }
 
 # Makes DATABASE_URL point at a running Postgres with the app's role and database.
-# An existing DATABASE_URL is used as it is.
+# An existing DATABASE_URL is used as it is (the host then needs psql for test.sh).
 ensure_postgres() {
   if [[ -n ${DATABASE_URL:-} ]]; then
     say "using DATABASE_URL from the environment"
@@ -45,7 +99,7 @@ ensure_postgres() {
   fi
   export DATABASE_URL="postgres://latchkey:latchkey@127.0.0.1:$port/latchkey"
   export LATCHKEY_PG_ADMIN_URL="postgres://postgres@127.0.0.1:$port/postgres"
-  psql -q "$LATCHKEY_PG_ADMIN_URL" -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+  pg_psql "$LATCHKEY_PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 SELECT 'CREATE ROLE latchkey LOGIN PASSWORD ''latchkey'' CREATEDB'
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'latchkey') \gexec
 SELECT 'CREATE DATABASE latchkey OWNER latchkey'
@@ -53,30 +107,66 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'latchkey') \gexec
 SQL
 }
 
-start_postgres_container() {
-  local port=$1
-  if ! docker ps --format '{{.Names}}' | grep -qx latchkey-postgres; then
-    docker rm -f latchkey-postgres >/dev/null 2>&1 || true
-    say "starting Postgres 15 in a container on 127.0.0.1:$port"
-    docker run -d --name latchkey-postgres -p "127.0.0.1:$port:5432" \
-      -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15 >/dev/null
+# pg_psql URL [ARGS...]: psql against URL. With the Postgres container it runs inside the
+# container (URL's 127.0.0.1:<published port> becomes the container's own 5432), so the
+# Docker path needs no Postgres client on the host.
+pg_psql() {
+  local url=$1
+  shift
+  if [[ -n ${LATCHKEY_PG_CONTAINER:-} ]]; then
+    docker exec -i "$LATCHKEY_PG_CONTAINER" psql \
+      -d "${url/@127.0.0.1:${LATCHKEY_PG_CONTAINER_PORT}\//@127.0.0.1:5432/}" "$@"
+  else
+    command -v psql >/dev/null 2>&1 \
+      || die "psql is not on PATH: install the Postgres client (Debian/Ubuntu: apt-get install postgresql-client; macOS: brew install libpq)"
+    psql -d "$url" "$@"
   fi
-  for _ in $(seq 60); do
-    pg_isready -q -h 127.0.0.1 -p "$port" && return
+}
+
+# A postgres:15 container per port, named latchkey-postgres-<port>, publishing 5432 on
+# 127.0.0.1:<port> only. Readiness is asked inside the container over TCP: the image's
+# first-start initialisation runs a temporary server on the Unix socket only, so a TCP
+# answer means the real server is up.
+start_postgres_container() {
+  local port=$1 name="latchkey-postgres-$1"
+  if ! docker ps --format '{{.Names}}' | grep -qx "$name"; then
+    docker rm -f "$name" >/dev/null 2>&1 || true
+    say "starting Postgres 15 in the container $name on 127.0.0.1:$port"
+    docker run -d --name "$name" -p "127.0.0.1:$port:5432" \
+      -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15 >/dev/null \
+      || die "docker run failed; is 127.0.0.1:$port free? (LOCAL_PG_PORT chooses another port)"
+  fi
+  export LATCHKEY_PG_CONTAINER=$name LATCHKEY_PG_CONTAINER_PORT=$port
+  for _ in $(seq 120); do
+    docker exec "$name" pg_isready -q -h 127.0.0.1 -p 5432 -U postgres && return
     sleep 0.5
   done
-  die "the Postgres container did not become ready"
+  die "the Postgres container $name did not become ready (docker logs $name)"
+}
+
+# The Postgres binaries: on PATH, else Debian/Ubuntu's versioned directory.
+find_postgres_binaries() {
+  command -v initdb >/dev/null 2>&1 && return
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [[ -n $dir && -x $dir/initdb ]]; then
+    export PATH="$dir:$PATH"
+    return
+  fi
+  die "no Postgres binaries (initdb, pg_ctl, psql) on PATH or in /usr/lib/postgresql/*/bin: install Postgres 15 or newer (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql@15); serve.sh and test.sh can use a running Docker engine or DATABASE_URL instead"
 }
 
 # A throwaway cluster from the Postgres binaries on PATH, under local/.data (ignored).
 start_postgres_cluster() {
   local port=$1 dir="$DATA/pg"
   local as=()
+  find_postgres_binaries
+  command -v pg_isready >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 \
+    || die "initdb is there but psql or pg_isready is not: install the Postgres client programs too (Debian/Ubuntu: apt-get install postgresql-client)"
   if [[ $(id -u) == 0 ]]; then
     id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
     as=(runuser -u postgres --)
   fi
-  command -v initdb >/dev/null || die "no Docker engine and no Postgres binaries (initdb) on PATH"
   if pg_isready -q -h 127.0.0.1 -p "$port"; then
     return
   fi
@@ -105,15 +195,12 @@ stop_postgres_cluster() {
   fi
 }
 
-# cargo-lambda from PyPI when it is not installed.
+# cargo-lambda: the one on PATH if there is one (cargo install, brew, pipx), else the
+# pinned one from PyPI in local/.venv.
 ensure_cargo_lambda() {
-  if ! command -v cargo-lambda >/dev/null 2>&1; then
-    say "installing cargo-lambda from PyPI"
-    python3 -m pip install --quiet --disable-pip-version-check cargo-lambda >&2
-    export PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
-    hash -r
-  fi
-  command -v cargo-lambda >/dev/null 2>&1 || die "cargo-lambda is not on PATH after installing it"
+  command -v cargo-lambda >/dev/null 2>&1 && return
+  venv_install cargo-lambda "$CARGO_LAMBDA_VERSION"
+  command -v cargo-lambda >/dev/null 2>&1 || die "cargo-lambda is not on PATH after installing it into local/.venv"
 }
 
 # Every function crate: what the router table serves.

@@ -4,6 +4,7 @@
 # container or a throwaway cluster), migrations and the admin, then `cargo lambda watch`.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+require_prerequisites
 
 load_env
 ensure_postgres

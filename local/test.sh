@@ -5,6 +5,7 @@
 # Extra arguments go to `cargo test`, e.g. `local/test.sh -- refresh`.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+require_prerequisites
 
 # Test settings win over local/.env: cheap scrypt, testing defaults.
 export APP_SETTINGS=testing SCRYPT_LOG_N=${TEST_SCRYPT_LOG_N:-10} RUST_LOG=${RUST_LOG:-info}
@@ -24,7 +25,7 @@ e2e_db="latchkey_e2e_$$"
 watch_pid=
 cleanup() {
   [[ -n $watch_pid ]] && kill -TERM -- "-$watch_pid" 2>/dev/null && sleep 2
-  psql -q "$app_url" -c "DROP DATABASE IF EXISTS $e2e_db WITH (FORCE)" >/dev/null 2>&1 || true
+  pg_psql "$app_url" -q -c "DROP DATABASE IF EXISTS $e2e_db WITH (FORCE)" >/dev/null 2>&1 || true
   [[ ${LATCHKEY_STARTED_PG:-} == 1 ]] && stop_postgres_cluster
   return 0
 }
@@ -34,7 +35,7 @@ build_functions
 say "building the tests"
 (cd "$ROOT" && cargo test --workspace --no-run --quiet "$@" 2>&1 | grep -v '^ *Executable' >&2 || true)
 
-psql -q "$app_url" -v ON_ERROR_STOP=1 -c "CREATE DATABASE $e2e_db" >/dev/null
+pg_psql "$app_url" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $e2e_db" >/dev/null
 export DATABASE_URL=$(database_url_for "$e2e_db")
 # The end-to-end stack gets an admin the way a deployment does: bootstrapped by migrate.
 export ADMIN_LOGIN=e2e-admin ADMIN_PASSWORD=$(random_secret)
@@ -64,12 +65,7 @@ done < <(router_routes)
 # them), so malformed input is left to the fuzzers and handler tests. The logout routes
 # are left out because they would revoke the token the run authenticates with.
 contract_fuzz() {
-  local version=4.32.5
-  if ! schemathesis --version 2>/dev/null | grep -q "$version"; then
-    say "installing schemathesis $version from PyPI"
-    python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$version" >&2
-    export PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
-  fi
+  venv_install schemathesis "$SCHEMATHESIS_VERSION"
   local password token
   password=$(random_secret)
   token=$(curl -s -X POST "http://127.0.0.1:$port/auth/register" \

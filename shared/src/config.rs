@@ -1,7 +1,8 @@
 //! Configuration: read once from the environment at cold start into typed values.
 //!
-//! Every variable is listed in `local/.env.example` and the README. A bad value stops the
-//! function at start-up with the variable's name; production also refuses weak secrets.
+//! Every variable is listed in `local/.env.example` and `docs/configuration.md`. A bad
+//! value stops the function at start-up with the variable's name; production also
+//! refuses weak secrets.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

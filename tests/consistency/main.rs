@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value as Yaml;
 
+mod committed_openapi;
+
 /// The one function that serves no route.
 const NOT_A_ROUTE: &str = "migrate";
 

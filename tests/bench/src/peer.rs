@@ -1,4 +1,4 @@
-//! The Django peer (`/work/shared/peers/djoser`, started with its own `run.sh`, untouched)
+//! The Django peer (`tests/bench/peer`, started with its own `run.sh`)
 //! and a sequential HTTP/1.1 client to measure it with.
 
 use std::net::SocketAddr;

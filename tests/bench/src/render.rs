@@ -8,7 +8,7 @@ use crate::Bench;
 use crate::phases::{PeerFigures, Results};
 use crate::report::{Summary, Table, duration, median, mib, micros, ratio, verdict};
 
-/// Targets from issue 7.
+/// Targets (BENCHMARKS.md, "Targets").
 const INIT_OVER_HELLO: f64 = 1.5;
 const PEER_SPEEDUP: f64 = 10.0;
 const LOGIN_OVER_SCRYPT: f64 = 0.9;
