@@ -12,9 +12,12 @@ use crate::{Api, PASSWORD};
 const HANG: Duration = Duration::from_secs(10);
 
 fn through(t: &TestApp, proxy: &FlakyProxy) -> shared::App {
+    // Whatever port the test database listens on (LOCAL_PG_PORT), the app goes through
+    // the proxy's instead.
+    let port = target(t).port();
     let url = t
         .database_url
-        .replacen(":15432/", &format!(":{}/", proxy.port()), 1);
+        .replacen(&format!(":{port}/"), &format!(":{}/", proxy.port()), 1);
     assert_ne!(
         url, t.database_url,
         "the test database must be reached through the proxy"
