@@ -87,7 +87,7 @@ contract_fuzz() {
 restart_check() {
   local before after
   before=$(grep -c 'A FUNCTION PROCESS DIED' "$log" || true)
-  pkill -KILL -f "target/debug/health\$" || { say "restart check: no health process to kill"; return 1; }
+  pkill -KILL -s "$watch_pid" -f "target/debug/health\$" || { say "restart check: no health process to kill"; return 1; }
   for _ in $(seq 60); do
     after=$(grep -c 'A FUNCTION PROCESS DIED' "$log" || true)
     ((after > before)) && break
