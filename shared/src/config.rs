@@ -43,6 +43,23 @@ pub struct Config {
     pub passwords: PasswordConfig,
     /// `ADMIN_LOGIN` / `ADMIN_PASSWORD`: the admin `migrate` creates if absent.
     pub admin: Option<AdminBootstrap>,
+    pub client_ip: ClientIpConfig,
+    pub limits: LimitConfig,
+}
+
+/// Where the client IP comes from (see `crate::client`).
+pub struct ClientIpConfig {
+    /// `ORIGIN_SECRET`, set exactly when `BEHIND_CLOUDFRONT=true`: the value CloudFront
+    /// sends in `X-Origin-Secret`; only requests carrying it are served, and their
+    /// `CloudFront-Viewer-Address` is the client IP. At least 16 bytes.
+    pub origin_secret: Option<SecretString>,
+}
+
+/// Per-IP request limits (see `crate::ratelimit`).
+pub struct LimitConfig {
+    /// `IP_RATE_LIMIT_PER_MINUTE`: requests per client IP per minute on each limited route;
+    /// default 30 in production, unlimited otherwise; `0` means unlimited.
+    pub ip_per_minute: Option<u32>,
 }
 
 pub struct DatabaseConfig {
@@ -71,6 +88,9 @@ pub struct TokenConfig {
     pub access_ttl: Duration,
     /// `REFRESH_TOKEN_TTL` seconds, default 2 592 000 (30 days).
     pub refresh_ttl: Duration,
+    /// `SESSION_MAX_AGE` seconds, default 7 776 000 (90 days): no refresh extends a
+    /// session past this age, counted from its login.
+    pub session_max_age: Duration,
 }
 
 /// `JWT_ALGORITHM` and its key material.
@@ -111,6 +131,9 @@ pub const MAX_RSA_BITS: usize = 4096;
 pub struct PasswordConfig {
     /// `PASSWORD_MIN_LENGTH`, default 6.
     pub min_length: usize,
+    /// `PASSWORD_MIN_SCORE`: the least zxcvbn score (0-4) a new password needs; default 2
+    /// in production, 0 (no check) otherwise.
+    pub min_score: u8,
     /// `SCRYPT_LOG_N` / `SCRYPT_R` / `SCRYPT_P`: default 17 / 8 / 1 (OWASP), and 10 / 8 / 1
     /// under `APP_SETTINGS=testing` so test suites stay fast.
     pub scrypt: scrypt::Params,
@@ -190,6 +213,12 @@ impl Config {
                 2_592_000,
                 60..=31_536_000,
             )?),
+            session_max_age: Duration::from_secs(number(
+                &var,
+                "SESSION_MAX_AGE",
+                7_776_000,
+                60..=315_360_000,
+            )?),
         };
 
         let default_log_n = if environment == Environment::Testing {
@@ -214,6 +243,12 @@ impl Config {
         })?;
         let passwords = PasswordConfig {
             min_length: number(&var, "PASSWORD_MIN_LENGTH", 6, 1..=1024)?,
+            min_score: number(
+                &var,
+                "PASSWORD_MIN_SCORE",
+                if production { 2 } else { 0 },
+                0..=4,
+            )?,
             scrypt,
         };
 
@@ -231,12 +266,36 @@ impl Config {
             }
         };
 
+        let origin_secret = match var("BEHIND_CLOUDFRONT").as_deref() {
+            None | Some("false") => None,
+            Some("true") => {
+                let secret = var("ORIGIN_SECRET").ok_or_else(|| {
+                    problem("ORIGIN_SECRET", "is required with BEHIND_CLOUDFRONT=true")
+                })?;
+                if secret.len() < 16 {
+                    return Err(problem("ORIGIN_SECRET", "must be at least 16 bytes"));
+                }
+                Some(SecretString::from(secret))
+            }
+            Some(_) => return Err(problem("BEHIND_CLOUDFRONT", "must be true or false")),
+        };
+        let ip_per_minute = number(
+            &var,
+            "IP_RATE_LIMIT_PER_MINUTE",
+            if production { 30 } else { 0 },
+            0..=1_000_000,
+        )?;
+
         Ok(Config {
             environment,
             database,
             tokens,
             passwords,
             admin,
+            client_ip: ClientIpConfig { origin_secret },
+            limits: LimitConfig {
+                ip_per_minute: (ip_per_minute > 0).then_some(ip_per_minute),
+            },
         })
     }
 }

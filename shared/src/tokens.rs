@@ -335,6 +335,7 @@ mod tests {
             audience: audience.map(Into::into),
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(3600),
+            session_max_age: Duration::from_secs(7_776_000),
         })
         .unwrap()
     }
@@ -494,6 +495,7 @@ mod rs256_tests {
             audience: None,
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(3600),
+            session_max_age: Duration::from_secs(7_776_000),
         })
         .unwrap()
     }
