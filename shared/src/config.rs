@@ -576,6 +576,39 @@ mod tests {
     }
 
     #[test]
+    fn abuse_limits_default_by_environment_and_cloudfront_needs_its_secret() {
+        let base = [("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)];
+        let dev = config(&base).unwrap();
+        assert_eq!(dev.limits.ip_per_minute, None);
+        assert_eq!(dev.passwords.min_score, 0);
+        assert_eq!(dev.tokens.session_max_age, Duration::from_secs(90 * 86_400));
+        assert!(dev.client_ip.origin_secret.is_none());
+        let production = [
+            &base[..],
+            &[
+                ("APP_SETTINGS", "production"),
+                ("JWT_ISSUER", "https://a.example"),
+            ],
+        ]
+        .concat();
+        let prod = config(&production).unwrap();
+        assert_eq!(prod.limits.ip_per_minute, Some(30));
+        assert_eq!(prod.passwords.min_score, 2);
+        let unlimited = [&production[..], &[("IP_RATE_LIMIT_PER_MINUTE", "0")]].concat();
+        assert_eq!(config(&unlimited).unwrap().limits.ip_per_minute, None);
+
+        let no_secret = [&base[..], &[("BEHIND_CLOUDFRONT", "true")]].concat();
+        assert_eq!(
+            error(&no_secret),
+            "ORIGIN_SECRET: is required with BEHIND_CLOUDFRONT=true"
+        );
+        let short = [&no_secret[..], &[("ORIGIN_SECRET", "short")]].concat();
+        assert_eq!(error(&short), "ORIGIN_SECRET: must be at least 16 bytes");
+        let score = [&base[..], &[("PASSWORD_MIN_SCORE", "5")]].concat();
+        assert!(error(&score).starts_with("PASSWORD_MIN_SCORE:"));
+    }
+
+    #[test]
     fn production_refuses_a_placeholder_secret_and_a_missing_issuer() {
         let base = [
             ("APP_SETTINGS", "production"),

@@ -82,7 +82,9 @@ pub struct Tokens {
     issuer: String,
     audience: Option<String>,
     access_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL`, never more than `SESSION_MAX_AGE`.
     refresh_ttl: Duration,
+    session_max_age: Duration,
 }
 
 /// How far in the future a token's `iat` may lie: the clock skew tolerated between the
@@ -156,12 +158,19 @@ impl Tokens {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             access_ttl: config.access_ttl,
-            refresh_ttl: config.refresh_ttl,
+            refresh_ttl: config.refresh_ttl.min(config.session_max_age),
+            session_max_age: config.session_max_age,
         })
     }
 
+    /// How long a session lives unless refreshed (and a refresh token is valid).
     pub fn refresh_ttl(&self) -> Duration {
         self.refresh_ttl
+    }
+
+    /// `SESSION_MAX_AGE`: no refresh extends a session past this age from its login.
+    pub fn session_max_age(&self) -> Duration {
+        self.session_max_age
     }
 
     /// The public keys that verify our tokens, as RFC 7517 JWKs (`kid`, `use: sig`,
