@@ -108,6 +108,12 @@ fn source_ip(req: &Request) -> Option<IpAddr> {
     }
 }
 
+/// `requestContext.http.sourceIp` for logs (`-` when absent): the gateway's peer, which
+/// behind CloudFront is CloudFront's edge.
+pub fn source_ip_text(req: &Request) -> String {
+    source_ip(req).map_or_else(|| "-".to_owned(), |ip| ip.to_string())
+}
+
 /// API Gateway's `requestContext.requestId`, which its access logs carry too; `-` when
 /// absent.
 pub fn gateway_request_id(req: &Request) -> String {

@@ -82,7 +82,8 @@ pub struct TokenConfig {
     /// `JWT_ISSUER`: the `iss` of every token (and the OIDC issuer). Default in
     /// development and testing: `http://127.0.0.1:8000`; required in production.
     pub issuer: String,
-    /// `JWT_AUDIENCE`: the `aud` claim, set and checked only when given.
+    /// `JWT_AUDIENCE`: the `aud` claim of access tokens, set and checked only when given;
+    /// required in production under RS256.
     pub audience: Option<String>,
     /// `ACCESS_TOKEN_TTL` seconds, default 900.
     pub access_ttl: Duration,
@@ -202,10 +203,18 @@ impl Config {
             None if production => return Err(problem("JWT_ISSUER", "is required in production")),
             None => "http://127.0.0.1:8000".to_owned(),
         };
+        let audience = var("JWT_AUDIENCE");
+        if production && audience.is_none() && matches!(signing, SigningConfig::Rs256(_)) {
+            return Err(problem(
+                "JWT_AUDIENCE",
+                "is required in production under RS256 (third-party verifiers must be able to \
+                 tell tokens for this API from others)",
+            ));
+        }
         let tokens = TokenConfig {
             signing,
             issuer,
-            audience: var("JWT_AUDIENCE"),
+            audience,
             access_ttl: Duration::from_secs(number(&var, "ACCESS_TOKEN_TTL", 900, 10..=86_400)?),
             refresh_ttl: Duration::from_secs(number(
                 &var,
@@ -862,6 +871,7 @@ mod tests {
             let production = [
                 ("APP_SETTINGS", "production"),
                 ("JWT_ISSUER", "https://auth.example"),
+                ("JWT_AUDIENCE", "https://api.example"),
             ];
             let short = [
                 &production[..],
@@ -881,6 +891,22 @@ mod tests {
             assert!(load(&rs256(&production)).is_ok(), "2048 bits are enough");
             let development = [("JWT_PRIVATE_KEY", SHORT.private_pkcs8.as_str())];
             assert!(load(&rs256(&development)).is_ok());
+        }
+
+        #[test]
+        fn production_under_rs256_requires_an_audience() {
+            let production = [
+                ("APP_SETTINGS", "production"),
+                ("JWT_ISSUER", "https://auth.example"),
+            ];
+            assert_eq!(
+                refused(&rs256(&production)),
+                "JWT_AUDIENCE: is required in production under RS256 (third-party verifiers \
+                 must be able to tell tokens for this API from others)"
+            );
+            let with_audience =
+                [&production[..], &[("JWT_AUDIENCE", "https://api.example")]].concat();
+            assert!(load(&rs256(&with_audience)).is_ok());
         }
     }
 }

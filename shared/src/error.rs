@@ -186,14 +186,16 @@ impl ApiError {
         let mut response = response::json(status, &body);
         let headers = response.headers_mut();
         match &self {
-            Self::MissingToken => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
             Self::InvalidToken | Self::TokenReused => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(r#"Bearer error="invalid_token""#),
                 );
+            }
+            // RFC 9110 §15.5.2: every 401 names a scheme. The others (missing_token,
+            // invalid_credentials, and any later 401) are a challenge without an error.
+            _ if status == StatusCode::UNAUTHORIZED => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Self::TooManyAttempts { retry_after_secs } | Self::RateLimited { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
@@ -242,11 +244,12 @@ mod tests {
     }
 
     #[test]
-    fn token_errors_carry_a_bearer_challenge() {
+    fn every_401_carries_a_bearer_challenge() {
         for err in [
             ApiError::MissingToken,
             ApiError::InvalidToken,
             ApiError::TokenReused,
+            ApiError::InvalidCredentials,
         ] {
             let response = err.into_response("r");
             assert_eq!(response.status(), 401);

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::future::Future;
 
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
+use tracing::Instrument as _;
 
 use crate::error::ApiError;
 
@@ -23,8 +24,15 @@ where
 {
     lambda_http::run(service_fn(|req: Request| {
         let request_id = request_id(&req);
+        // Every line logged while this request is handled, auth decisions and refusals
+        // included, carries where it came from and API Gateway's id for it.
+        let span = tracing::info_span!(
+            "request",
+            gateway_request_id = %crate::client::gateway_request_id(&req),
+            source_ip = %crate::client::source_ip_text(&req),
+        );
         let outcome = handler(req);
-        async move { Ok::<_, Infallible>(respond(outcome.await, &request_id)) }
+        async move { Ok::<_, Infallible>(respond(outcome.await, &request_id)) }.instrument(span)
     }))
     .await
 }

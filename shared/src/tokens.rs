@@ -87,6 +87,14 @@ pub struct Tokens {
     session_max_age: Duration,
 }
 
+/// The `typ` header of each kind of token.
+fn header_typ(typ: TokenType) -> &'static str {
+    match typ {
+        TokenType::Access => "at+jwt",
+        TokenType::Refresh => "JWT",
+    }
+}
+
 /// How far in the future a token's `iat` may lie: the clock skew tolerated between the
 /// instance that signed it and the one verifying it.
 const IAT_SKEW_SECS: i64 = 60;
@@ -225,8 +233,13 @@ impl Tokens {
 
     /// Signs arbitrary claims with the configured key (also used by tests to forge tokens
     /// with chosen claims).
+    /// Access tokens carry the header `typ: at+jwt` (RFC 9068), refresh tokens `typ: JWT`,
+    /// so a verifier that checks `typ` (as RFC 9068 §4 asks) never takes a refresh token
+    /// for an access token.
     pub fn sign(&self, claims: &Claims) -> Result<String, ApiError> {
-        jsonwebtoken::encode(&self.header, claims, &self.encoding).map_err(ApiError::internal)
+        let mut header = self.header.clone();
+        header.typ = Some(header_typ(claims.typ).to_owned());
+        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(ApiError::internal)
     }
 
     /// Verifies the algorithm (only the configured one), the key (under RS256 the one the
@@ -238,6 +251,13 @@ impl Tokens {
             TokenType::Access => &self.access_validation,
             TokenType::Refresh => &self.refresh_validation,
         };
+        let typ = jsonwebtoken::decode_header(token)
+            .map_err(|_| ApiError::InvalidToken)?
+            .typ;
+        if !typ.is_some_and(|typ| typ.eq_ignore_ascii_case(header_typ(expected))) {
+            tracing::debug!("token rejected: wrong typ header");
+            return Err(ApiError::InvalidToken);
+        }
         let claims = jsonwebtoken::decode::<Claims>(token, self.key_for(token)?, validation)
             .map_err(|err| {
                 tracing::debug!(kind = ?err.kind(), "token rejected");
@@ -372,6 +392,22 @@ mod tests {
             "a refresh token is for us, not for the API"
         );
         assert_eq!(refresh.exp - refresh.iat, 3600);
+    }
+
+    #[test]
+    fn access_tokens_are_typed_at_jwt_and_refresh_tokens_never_pass_as_them() {
+        let t = tokens("iss", None, SECRET);
+        let pair = t
+            .issue(1, Role::User, Uuid::new_v4(), Uuid::new_v4())
+            .unwrap();
+        let typ = |token: &str| jsonwebtoken::decode_header(token).unwrap().typ;
+        assert_eq!(typ(&pair.access_token).as_deref(), Some("at+jwt"));
+        assert_ne!(typ(&pair.refresh_token).as_deref(), Some("at+jwt"));
+        // Access claims under a plain JWT header are not an access token (RFC 9068 §4).
+        let claims = t.verify(&pair.access_token, TokenType::Access).unwrap();
+        let key = EncodingKey::from_secret(SECRET.as_bytes());
+        let untyped = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap();
+        assert!(t.verify(&untyped, TokenType::Access).is_err());
     }
 
     #[test]
@@ -621,6 +657,7 @@ mod rs256_tests {
         }
         let mut k1 = Header::new(Algorithm::RS256);
         k1.kid = Some("k1".into());
+        k1.typ = Some("at+jwt".into());
         let genuine = jsonwebtoken::encode(&k1, &claims, &private).unwrap();
         assert!(only_k1.verify(&genuine, TokenType::Access).is_ok());
     }

@@ -171,3 +171,22 @@ async fn missing_fields_are_validation_errors_and_wrong_types_invalid_json() {
     assert_eq!(response.error_code(), "invalid_json");
     assert!(!response.body.to_string().contains("123456"));
 }
+
+#[tokio::test]
+async fn a_refused_login_carries_a_www_authenticate_challenge() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    api.sign_up("wanda").await;
+    for refused in [
+        api.login("wanda", "wrong password").await,
+        api.login("nobody-at-all", "wrong password").await,
+    ] {
+        assert_eq!(refused.status, 401);
+        assert_eq!(refused.error_code(), "invalid_credentials");
+        let challenge = refused.header("www-authenticate");
+        assert!(
+            challenge.is_some_and(|c| c.starts_with("Bearer")),
+            "{challenge:?}"
+        );
+    }
+}
