@@ -21,6 +21,7 @@ pub mod ratelimit;
 pub mod request;
 pub mod response;
 pub mod sessions;
+pub mod signer;
 pub mod tokens;
 pub mod users;
 

@@ -109,6 +109,7 @@ enum VerifyingKeys {
 
 impl Tokens {
     pub fn new(config: &TokenConfig) -> Result<Self, ConfigError> {
+        crate::signer::install();
         let algorithm = config.signing.algorithm();
         let mut header = Header::new(algorithm);
         let (encoding, keys, jwks) = match &config.signing {
@@ -570,6 +571,27 @@ mod rs256_tests {
         let header = URL_SAFE_NO_PAD.encode(header.to_string());
         let claims = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
         format!("{header}.{claims}.")
+    }
+
+    #[test]
+    fn rs256_signatures_come_from_ring_and_match_the_rsa_crate_bit_for_bit() {
+        use base64::Engine as _;
+        let _tokens = rs256(("k1", 0), &[]); // installs the provider
+        let key = EncodingKey::from_rsa_pem(KEYS[0].private_pkcs1.as_bytes()).unwrap();
+        assert!(crate::signer::signs_rs256_with_ring(&key));
+        let ours = jsonwebtoken::crypto::sign(b"header.claims", &key, Algorithm::RS256).unwrap();
+        let reference = (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.signer_factory)(
+            &Algorithm::RS256,
+            &key,
+        )
+        .unwrap()
+        .try_sign(b"header.claims")
+        .unwrap();
+        // RSASSA-PKCS1-v1_5 is deterministic: the same key and message, the same bytes.
+        assert_eq!(
+            ours,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(reference)
+        );
     }
 
     #[test]
