@@ -190,6 +190,18 @@ impl Config {
             )?),
             ca_file: var("DATABASE_CA_FILE"),
         };
+        if production {
+            let parsed: Option<tokio_postgres::Config> = database.url.expose_secret().parse().ok();
+            let tls = parsed
+                .is_some_and(|pg| pg.get_ssl_mode() == tokio_postgres::config::SslMode::Require);
+            if !tls {
+                return Err(problem(
+                    "DATABASE_URL",
+                    "must ask for TLS with sslmode=require in production (certificates are \
+                     verified; give Amazon RDS's CA bundle in DATABASE_CA_FILE)",
+                ));
+            }
+        }
 
         let signing = match var("JWT_ALGORITHM").as_deref() {
             None | Some("HS256") => SigningConfig::Hs256 {
@@ -553,7 +565,11 @@ mod tests {
 
     #[test]
     fn development_defaults_apply_when_only_the_essentials_are_set() {
-        let config = config(&[("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)]).unwrap();
+        let config = config(&[
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
+            ("JWT_SECRET", SECRET),
+        ])
+        .unwrap();
         assert_eq!(config.environment, Environment::Development);
         assert_eq!(config.tokens.access_ttl, Duration::from_secs(900));
         assert_eq!(
@@ -576,7 +592,10 @@ mod tests {
 
     #[test]
     fn a_short_secret_is_refused_everywhere() {
-        let message = error(&[("DATABASE_URL", "postgres://x"), ("JWT_SECRET", "short")]);
+        let message = error(&[
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
+            ("JWT_SECRET", "short"),
+        ]);
         assert_eq!(message, "JWT_SECRET: must be at least 32 bytes");
         assert!(
             !message.contains("short"),
@@ -586,7 +605,10 @@ mod tests {
 
     #[test]
     fn abuse_limits_default_by_environment_and_cloudfront_needs_its_secret() {
-        let base = [("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)];
+        let base = [
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
+            ("JWT_SECRET", SECRET),
+        ];
         let dev = config(&base).unwrap();
         assert_eq!(dev.limits.ip_per_minute, None);
         assert_eq!(dev.passwords.min_score, 0);
@@ -618,10 +640,40 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_a_database_url_without_tls() {
+        let production = [
+            ("APP_SETTINGS", "production"),
+            ("JWT_SECRET", SECRET),
+            ("JWT_ISSUER", "https://a.example"),
+        ];
+        for url in [
+            "postgres://x/db",
+            "postgres://x/db?sslmode=prefer",
+            "postgres://x/db?sslmode=disable",
+        ] {
+            let pairs = [&production[..], &[("DATABASE_URL", url)]].concat();
+            assert_eq!(
+                error(&pairs),
+                "DATABASE_URL: must ask for TLS with sslmode=require in production \
+                 (certificates are verified; give Amazon RDS's CA bundle in DATABASE_CA_FILE)",
+                "{url}"
+            );
+        }
+        let tls = [
+            &production[..],
+            &[("DATABASE_URL", "postgres://x/db?sslmode=require")],
+        ]
+        .concat();
+        assert!(config(&tls).is_ok());
+        let development = [("DATABASE_URL", "postgres://x/db"), ("JWT_SECRET", SECRET)];
+        assert!(config(&development).is_ok(), "plain TCP is fine locally");
+    }
+
+    #[test]
     fn production_refuses_a_placeholder_secret_and_a_missing_issuer() {
         let base = [
             ("APP_SETTINGS", "production"),
-            ("DATABASE_URL", "postgres://x"),
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
         ];
         let placeholder = [
             &base[..],
@@ -648,7 +700,10 @@ mod tests {
 
     #[test]
     fn numbers_out_of_range_or_malformed_are_named() {
-        let base = [("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)];
+        let base = [
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
+            ("JWT_SECRET", SECRET),
+        ];
         let bad = [&base[..], &[("ACCESS_TOKEN_TTL", "abc")]].concat();
         assert_eq!(error(&bad), "ACCESS_TOKEN_TTL: must be a whole number");
         let big = [&base[..], &[("DATABASE_POOL_SIZE", "1000")]].concat();
@@ -660,7 +715,7 @@ mod tests {
     #[test]
     fn testing_uses_cheap_scrypt_unless_told_otherwise() {
         let base = [
-            ("DATABASE_URL", "postgres://x"),
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
             ("JWT_SECRET", SECRET),
             ("APP_SETTINGS", "testing"),
         ];
@@ -671,7 +726,10 @@ mod tests {
 
     #[test]
     fn the_admin_needs_both_login_and_password() {
-        let base = [("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)];
+        let base = [
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
+            ("JWT_SECRET", SECRET),
+        ];
         let half = [&base[..], &[("ADMIN_LOGIN", "root")]].concat();
         assert_eq!(error(&half), "ADMIN_PASSWORD: is required with ADMIN_LOGIN");
         let both = [
@@ -689,7 +747,7 @@ mod tests {
         /// An RS256 configuration signing with `KEYS[1]` as k2, with `extra` set or replaced.
         fn rs256(extra: &[(&str, &str)]) -> Vec<(String, String)> {
             let mut pairs: Vec<(String, String)> = [
-                ("DATABASE_URL", "postgres://x"),
+                ("DATABASE_URL", "postgres://x/db?sslmode=require"),
                 ("JWT_ALGORITHM", "RS256"),
                 ("JWT_KEY_ID", "k2"),
                 ("JWT_PRIVATE_KEY", KEYS[1].private_pkcs8.as_str()),
