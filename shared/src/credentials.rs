@@ -335,6 +335,23 @@ pub async fn clear(client: &impl GenericClient, user_id: i64) -> Result<u64, Api
     Ok(client.execute(&statement, &[&user_id]).await?)
 }
 
+/// Forgets counts that have been idle for a day and hold no lock, except a cross-IP count
+/// that reached the cap (that one waits for [`clear`]): for the maintenance job, so that
+/// the table holds only recent guessing. Returns how many rows went.
+pub async fn delete_stale(client: &impl GenericClient) -> Result<u64, ApiError> {
+    let statement = client
+        .prepare_cached(
+            "DELETE FROM login_locks
+             WHERE updated_at < now() - interval '1 day'
+               AND (locked_until IS NULL OR locked_until < now())
+               AND NOT (ip = $1 AND failures >= $2)",
+        )
+        .await?;
+    Ok(client
+        .execute(&statement, &[&ALL_IPS, &ACCOUNT_MAX_FAILURES])
+        .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -295,3 +295,21 @@ async fn any_string_in_any_field_is_answered_without_a_server_error() {
         );
     }
 }
+
+#[tokio::test]
+async fn ended_rate_windows_are_deleted_by_maintenance() {
+    let t = TestApp::with_env(&[("IP_RATE_LIMIT_PER_MINUTE", "5")]).await;
+    let api = Api(&t);
+    api.login_from("nobody", "wrong", "192.0.2.30").await;
+    api.login_from("nobody", "wrong", "192.0.2.31").await;
+    let sql = t.sql().await;
+    sql.execute(
+        "UPDATE ip_rate_limits SET window_start = window_start - interval '2 minutes'
+         WHERE ip = '192.0.2.30'",
+        &[],
+    )
+    .await
+    .unwrap();
+    let db = t.app.db().await.unwrap();
+    assert_eq!(shared::ratelimit::delete_expired(&db).await.unwrap(), 1);
+}

@@ -125,3 +125,33 @@ async fn a_hundred_failures_across_ips_lock_the_account_until_cleared() {
         200
     );
 }
+
+#[tokio::test]
+async fn idle_counts_are_forgotten_but_a_capped_account_stays_locked() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    api.sign_up("olga").await;
+    api.login_from("olga", "wrong", "192.0.2.1").await;
+    api.login_from("someone-else", "wrong", "192.0.2.1").await;
+    let sql = t.sql().await;
+    sql.execute(
+        "UPDATE login_locks SET updated_at = now() - interval '2 days'",
+        &[],
+    )
+    .await
+    .unwrap();
+    sql.execute(
+        "UPDATE login_locks SET failures = 100 WHERE subject LIKE 'user:%' AND ip = '*'",
+        &[],
+    )
+    .await
+    .unwrap();
+    let db = t.app.db().await.unwrap();
+    let deleted = shared::credentials::delete_stale(&db).await.unwrap();
+    assert_eq!(
+        deleted, 3,
+        "both per-IP rows and the unknown identifier's cap row"
+    );
+    let capped = api.login_from("olga", PASSWORD, "192.0.2.2").await;
+    assert_eq!(capped.status, 429, "the cap is kept");
+}
