@@ -12,9 +12,11 @@ use crate::{Api, PASSWORD};
 const HANG: Duration = Duration::from_secs(10);
 
 fn through(t: &TestApp, proxy: &FlakyProxy) -> shared::App {
-    let url = t
-        .database_url
-        .replacen(":15432/", &format!(":{}/", proxy.port()), 1);
+    let url = t.database_url.replacen(
+        &format!(":{}/", target(t).port()),
+        &format!(":{}/", proxy.port()),
+        1,
+    );
     assert_ne!(
         url, t.database_url,
         "the test database must be reached through the proxy"
