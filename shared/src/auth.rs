@@ -1,16 +1,13 @@
-//! The authenticated caller (a verified access token whose session is live and whose user
-//! exists, established in one database round trip), and confirming the caller's password.
+//! The authenticated caller: a verified access token whose session is live and whose user
+//! exists, established in one database round trip.
 
 use deadpool_postgres::GenericClient;
 use lambda_http::Request;
-use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::password::Verdict;
 use crate::request::bearer_token;
-use crate::throttle::{self, Lock};
 use crate::tokens::TokenType;
 use crate::users::{self, User};
 
@@ -46,43 +43,5 @@ impl App {
             user: User::from_row(&row)?,
             session_id: claims.sid,
         })
-    }
-}
-
-impl App {
-    /// Checks `password` as the confirmation of a sensitive change to `user_id`'s own
-    /// account, under the same throttle as login: 429 while locked; 403 `wrong_password`
-    /// (counted as a failure) when wrong. Returns the stored hash it matched, so the change
-    /// can be written only if the password has not changed meanwhile.
-    pub async fn confirm_password(
-        &self,
-        client: &impl GenericClient,
-        user_id: i64,
-        password: &SecretString,
-    ) -> Result<String, ApiError> {
-        let sql = format!("SELECT {} FROM users u WHERE u.id = $1", throttle::COLUMNS);
-        let statement = client.prepare_cached(&sql).await?;
-        let row = client
-            .query_opt(&statement, &[&user_id])
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        let lock = Lock::from_row(&row)?;
-        lock.ensure_unlocked()?;
-        match self
-            .passwords
-            .verify(password, Some(&lock.password_hash))
-            .await?
-        {
-            Verdict::Valid { .. } => {
-                if lock.failed_logins > 0 {
-                    throttle::record_success(client, user_id, None).await?;
-                }
-                Ok(lock.password_hash)
-            }
-            Verdict::Invalid => {
-                throttle::record_failure(client, user_id).await?;
-                Err(ApiError::WrongPassword)
-            }
-        }
     }
 }

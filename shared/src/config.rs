@@ -46,6 +46,8 @@ pub struct Config {
     pub admin: Option<AdminBootstrap>,
     /// `USER_DIRECTORY`: who may list users and read other users.
     pub directory: Directory,
+    pub client_ip: ClientIpConfig,
+    pub limits: LimitConfig,
 }
 
 /// `USER_DIRECTORY`: `members` (default) lets every signed-in user list users and read
@@ -54,6 +56,21 @@ pub struct Config {
 pub enum Directory {
     Members,
     Admins,
+}
+
+/// Where the client IP comes from (see `crate::client`).
+pub struct ClientIpConfig {
+    /// `ORIGIN_SECRET`, set exactly when `BEHIND_CLOUDFRONT=true`: the value CloudFront
+    /// sends in `X-Origin-Secret`; only requests carrying it are served, and their
+    /// `CloudFront-Viewer-Address` is the client IP. At least 16 bytes.
+    pub origin_secret: Option<SecretString>,
+}
+
+/// Per-IP request limits (see `crate::ratelimit`).
+pub struct LimitConfig {
+    /// `IP_RATE_LIMIT_PER_MINUTE`: requests per client IP per minute on each limited route;
+    /// default 30 in production, unlimited otherwise; `0` means unlimited.
+    pub ip_per_minute: Option<u32>,
 }
 
 pub struct DatabaseConfig {
@@ -76,12 +93,16 @@ pub struct TokenConfig {
     /// `JWT_ISSUER`: the `iss` of every token (and the OIDC issuer). Default in
     /// development and testing: `http://127.0.0.1:8000`; required in production.
     pub issuer: String,
-    /// `JWT_AUDIENCE`: the `aud` claim, set and checked only when given.
+    /// `JWT_AUDIENCE`: the `aud` claim of access tokens, set and checked only when given;
+    /// required in production under RS256.
     pub audience: Option<String>,
     /// `ACCESS_TOKEN_TTL` seconds, default 900.
     pub access_ttl: Duration,
     /// `REFRESH_TOKEN_TTL` seconds, default 2 592 000 (30 days).
     pub refresh_ttl: Duration,
+    /// `SESSION_MAX_AGE` seconds, default 7 776 000 (90 days): no refresh extends a
+    /// session past this age, counted from its login.
+    pub session_max_age: Duration,
 }
 
 /// `JWT_ALGORITHM` and its key material.
@@ -122,6 +143,9 @@ pub const MAX_RSA_BITS: usize = 4096;
 pub struct PasswordConfig {
     /// `PASSWORD_MIN_LENGTH`, default 6.
     pub min_length: usize,
+    /// `PASSWORD_MIN_SCORE`: the least zxcvbn score (0-4) a new password needs; default 2
+    /// in production, 0 (no check) otherwise.
+    pub min_score: u8,
     /// `SCRYPT_LOG_N` / `SCRYPT_R` / `SCRYPT_P`: default 17 / 8 / 1 (OWASP), and 10 / 8 / 1
     /// under `APP_SETTINGS=testing` so test suites stay fast.
     pub scrypt: scrypt::Params,
@@ -177,6 +201,18 @@ impl Config {
             )?),
             ca_file: var("DATABASE_CA_FILE"),
         };
+        if production {
+            let parsed: Option<tokio_postgres::Config> = database.url.expose_secret().parse().ok();
+            let tls = parsed
+                .is_some_and(|pg| pg.get_ssl_mode() == tokio_postgres::config::SslMode::Require);
+            if !tls {
+                return Err(problem(
+                    "DATABASE_URL",
+                    "must ask for TLS with sslmode=require in production (certificates are \
+                     verified; give Amazon RDS's CA bundle in DATABASE_CA_FILE)",
+                ));
+            }
+        }
 
         let signing = match var("JWT_ALGORITHM").as_deref() {
             None | Some("HS256") => SigningConfig::Hs256 {
@@ -190,16 +226,30 @@ impl Config {
             None if production => return Err(problem("JWT_ISSUER", "is required in production")),
             None => "http://127.0.0.1:8000".to_owned(),
         };
+        let audience = var("JWT_AUDIENCE");
+        if production && audience.is_none() && matches!(signing, SigningConfig::Rs256(_)) {
+            return Err(problem(
+                "JWT_AUDIENCE",
+                "is required in production under RS256 (third-party verifiers must be able to \
+                 tell tokens for this API from others)",
+            ));
+        }
         let tokens = TokenConfig {
             signing,
             issuer,
-            audience: var("JWT_AUDIENCE"),
+            audience,
             access_ttl: Duration::from_secs(number(&var, "ACCESS_TOKEN_TTL", 900, 10..=86_400)?),
             refresh_ttl: Duration::from_secs(number(
                 &var,
                 "REFRESH_TOKEN_TTL",
                 2_592_000,
                 60..=31_536_000,
+            )?),
+            session_max_age: Duration::from_secs(number(
+                &var,
+                "SESSION_MAX_AGE",
+                7_776_000,
+                60..=315_360_000,
             )?),
         };
 
@@ -225,6 +275,12 @@ impl Config {
         })?;
         let passwords = PasswordConfig {
             min_length: number(&var, "PASSWORD_MIN_LENGTH", 6, 1..=1024)?,
+            min_score: number(
+                &var,
+                "PASSWORD_MIN_SCORE",
+                if production { 2 } else { 0 },
+                0..=4,
+            )?,
             scrypt,
         };
 
@@ -247,6 +303,25 @@ impl Config {
             Some("admins") => Directory::Admins,
             Some(_) => return Err(problem("USER_DIRECTORY", "must be members or admins")),
         };
+        let origin_secret = match var("BEHIND_CLOUDFRONT").as_deref() {
+            None | Some("false") => None,
+            Some("true") => {
+                let secret = var("ORIGIN_SECRET").ok_or_else(|| {
+                    problem("ORIGIN_SECRET", "is required with BEHIND_CLOUDFRONT=true")
+                })?;
+                if secret.len() < 16 {
+                    return Err(problem("ORIGIN_SECRET", "must be at least 16 bytes"));
+                }
+                Some(SecretString::from(secret))
+            }
+            Some(_) => return Err(problem("BEHIND_CLOUDFRONT", "must be true or false")),
+        };
+        let ip_per_minute = number(
+            &var,
+            "IP_RATE_LIMIT_PER_MINUTE",
+            if production { 30 } else { 0 },
+            0..=1_000_000,
+        )?;
 
         Ok(Config {
             environment,
@@ -255,6 +330,10 @@ impl Config {
             passwords,
             admin,
             directory,
+            client_ip: ClientIpConfig { origin_secret },
+            limits: LimitConfig {
+                ip_per_minute: (ip_per_minute > 0).then_some(ip_per_minute),
+            },
         })
     }
 }
@@ -503,7 +582,11 @@ mod tests {
 
     #[test]
     fn development_defaults_apply_when_only_the_essentials_are_set() {
-        let config = config(&[("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)]).unwrap();
+        let config = config(&[
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
+            ("JWT_SECRET", SECRET),
+        ])
+        .unwrap();
         assert_eq!(config.environment, Environment::Development);
         assert_eq!(config.tokens.access_ttl, Duration::from_secs(900));
         assert_eq!(
@@ -536,7 +619,10 @@ mod tests {
 
     #[test]
     fn a_short_secret_is_refused_everywhere() {
-        let message = error(&[("DATABASE_URL", "postgres://x"), ("JWT_SECRET", "short")]);
+        let message = error(&[
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
+            ("JWT_SECRET", "short"),
+        ]);
         assert_eq!(message, "JWT_SECRET: must be at least 32 bytes");
         assert!(
             !message.contains("short"),
@@ -545,10 +631,76 @@ mod tests {
     }
 
     #[test]
+    fn abuse_limits_default_by_environment_and_cloudfront_needs_its_secret() {
+        let base = [
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
+            ("JWT_SECRET", SECRET),
+        ];
+        let dev = config(&base).unwrap();
+        assert_eq!(dev.limits.ip_per_minute, None);
+        assert_eq!(dev.passwords.min_score, 0);
+        assert_eq!(dev.tokens.session_max_age, Duration::from_secs(90 * 86_400));
+        assert!(dev.client_ip.origin_secret.is_none());
+        let production = [
+            &base[..],
+            &[
+                ("APP_SETTINGS", "production"),
+                ("JWT_ISSUER", "https://a.example"),
+            ],
+        ]
+        .concat();
+        let prod = config(&production).unwrap();
+        assert_eq!(prod.limits.ip_per_minute, Some(30));
+        assert_eq!(prod.passwords.min_score, 2);
+        let unlimited = [&production[..], &[("IP_RATE_LIMIT_PER_MINUTE", "0")]].concat();
+        assert_eq!(config(&unlimited).unwrap().limits.ip_per_minute, None);
+
+        let no_secret = [&base[..], &[("BEHIND_CLOUDFRONT", "true")]].concat();
+        assert_eq!(
+            error(&no_secret),
+            "ORIGIN_SECRET: is required with BEHIND_CLOUDFRONT=true"
+        );
+        let short = [&no_secret[..], &[("ORIGIN_SECRET", "short")]].concat();
+        assert_eq!(error(&short), "ORIGIN_SECRET: must be at least 16 bytes");
+        let score = [&base[..], &[("PASSWORD_MIN_SCORE", "5")]].concat();
+        assert!(error(&score).starts_with("PASSWORD_MIN_SCORE:"));
+    }
+
+    #[test]
+    fn production_refuses_a_database_url_without_tls() {
+        let production = [
+            ("APP_SETTINGS", "production"),
+            ("JWT_SECRET", SECRET),
+            ("JWT_ISSUER", "https://a.example"),
+        ];
+        for url in [
+            "postgres://x/db",
+            "postgres://x/db?sslmode=prefer",
+            "postgres://x/db?sslmode=disable",
+        ] {
+            let pairs = [&production[..], &[("DATABASE_URL", url)]].concat();
+            assert_eq!(
+                error(&pairs),
+                "DATABASE_URL: must ask for TLS with sslmode=require in production \
+                 (certificates are verified; give Amazon RDS's CA bundle in DATABASE_CA_FILE)",
+                "{url}"
+            );
+        }
+        let tls = [
+            &production[..],
+            &[("DATABASE_URL", "postgres://x/db?sslmode=require")],
+        ]
+        .concat();
+        assert!(config(&tls).is_ok());
+        let development = [("DATABASE_URL", "postgres://x/db"), ("JWT_SECRET", SECRET)];
+        assert!(config(&development).is_ok(), "plain TCP is fine locally");
+    }
+
+    #[test]
     fn production_refuses_a_placeholder_secret_and_a_missing_issuer() {
         let base = [
             ("APP_SETTINGS", "production"),
-            ("DATABASE_URL", "postgres://x"),
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
         ];
         let placeholder = [
             &base[..],
@@ -575,7 +727,10 @@ mod tests {
 
     #[test]
     fn numbers_out_of_range_or_malformed_are_named() {
-        let base = [("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)];
+        let base = [
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
+            ("JWT_SECRET", SECRET),
+        ];
         let bad = [&base[..], &[("ACCESS_TOKEN_TTL", "abc")]].concat();
         assert_eq!(error(&bad), "ACCESS_TOKEN_TTL: must be a whole number");
         let big = [&base[..], &[("DATABASE_POOL_SIZE", "1000")]].concat();
@@ -587,7 +742,7 @@ mod tests {
     #[test]
     fn testing_uses_cheap_scrypt_unless_told_otherwise() {
         let base = [
-            ("DATABASE_URL", "postgres://x"),
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
             ("JWT_SECRET", SECRET),
             ("APP_SETTINGS", "testing"),
         ];
@@ -598,7 +753,10 @@ mod tests {
 
     #[test]
     fn the_admin_needs_both_login_and_password() {
-        let base = [("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)];
+        let base = [
+            ("DATABASE_URL", "postgres://x/db?sslmode=require"),
+            ("JWT_SECRET", SECRET),
+        ];
         let half = [&base[..], &[("ADMIN_LOGIN", "root")]].concat();
         assert_eq!(error(&half), "ADMIN_PASSWORD: is required with ADMIN_LOGIN");
         let both = [
@@ -616,7 +774,7 @@ mod tests {
         /// An RS256 configuration signing with `KEYS[1]` as k2, with `extra` set or replaced.
         fn rs256(extra: &[(&str, &str)]) -> Vec<(String, String)> {
             let mut pairs: Vec<(String, String)> = [
-                ("DATABASE_URL", "postgres://x"),
+                ("DATABASE_URL", "postgres://x/db?sslmode=require"),
                 ("JWT_ALGORITHM", "RS256"),
                 ("JWT_KEY_ID", "k2"),
                 ("JWT_PRIVATE_KEY", KEYS[1].private_pkcs8.as_str()),
@@ -798,6 +956,7 @@ mod tests {
             let production = [
                 ("APP_SETTINGS", "production"),
                 ("JWT_ISSUER", "https://auth.example"),
+                ("JWT_AUDIENCE", "https://api.example"),
             ];
             let short = [
                 &production[..],
@@ -817,6 +976,22 @@ mod tests {
             assert!(load(&rs256(&production)).is_ok(), "2048 bits are enough");
             let development = [("JWT_PRIVATE_KEY", SHORT.private_pkcs8.as_str())];
             assert!(load(&rs256(&development)).is_ok());
+        }
+
+        #[test]
+        fn production_under_rs256_requires_an_audience() {
+            let production = [
+                ("APP_SETTINGS", "production"),
+                ("JWT_ISSUER", "https://auth.example"),
+            ];
+            assert_eq!(
+                refused(&rs256(&production)),
+                "JWT_AUDIENCE: is required in production under RS256 (third-party verifiers \
+                 must be able to tell tokens for this API from others)"
+            );
+            let with_audience =
+                [&production[..], &[("JWT_AUDIENCE", "https://api.example")]].concat();
+            assert!(load(&rs256(&with_audience)).is_ok());
         }
     }
 }

@@ -147,6 +147,13 @@ impl From<tokio_postgres::Error> for ApiError {
                     _ => {}
                 }
             }
+            // A NUL (or a character the encoding cannot hold) that got past request
+            // parsing, e.g. in a query parameter: the client's input, not our fault.
+            if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE
+                || *code == SqlState::UNTRANSLATABLE_CHARACTER
+            {
+                return ApiError::invalid_field("input", "must not contain NUL characters");
+            }
             if is_unavailable(code) {
                 return ApiError::DatabaseUnavailable(err.into());
             }

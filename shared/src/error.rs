@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::response;
 
 /// Per-field validation messages, as sent in `fields` of a `validation_failed` error.
-pub type FieldErrors = BTreeMap<&'static str, Vec<String>>;
+pub type FieldErrors = BTreeMap<std::borrow::Cow<'static, str>, Vec<String>>;
 
 /// Every outcome a client can see other than success. Each variant's doc names its status
 /// and code; [`ApiError::into_response`] is the only place that turns one into HTTP.
@@ -49,9 +49,14 @@ pub enum ApiError {
     /// 413 `payload_too_large`: a body over [`crate::request::MAX_BODY_BYTES`].
     #[error("payload too large")]
     PayloadTooLarge,
-    /// 429 `too_many_attempts`, with `Retry-After` in seconds.
+    /// 429 `too_many_attempts`, with `Retry-After` in seconds: the account (or unknown
+    /// identifier) is locked for this client IP, or across all IPs.
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// 429 `rate_limited`, with `Retry-After` in seconds: too many requests from this
+    /// client IP to this route this minute.
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
     /// 503 `database_unavailable`: the database could not be reached or timed out.
     #[error("database unavailable")]
     DatabaseUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -71,7 +76,7 @@ pub struct ErrorBody<'a> {
     /// What went wrong, in snake_case: `invalid_json`, `validation_failed`, `missing_token`,
     /// `invalid_token`, `token_reused`, `invalid_credentials`, `forbidden`,
     /// `wrong_password`, `not_found`, `user_exists`, `payload_too_large`,
-    /// `too_many_attempts`, `database_unavailable`, `internal_error`.
+    /// `too_many_attempts`, `rate_limited`, `database_unavailable`, `internal_error`.
     code: &'static str,
     /// One human sentence.
     reason: &'a str,
@@ -92,7 +97,7 @@ impl ApiError {
 
     /// One validation message for one field.
     pub fn invalid_field(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Validation(BTreeMap::from([(field, vec![message.into()])]))
+        Self::Validation(BTreeMap::from([(field.into(), vec![message.into()])]))
     }
 
     pub fn status(&self) -> StatusCode {
@@ -104,7 +109,9 @@ impl ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::UserExists => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyAttempts { .. } | Self::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -124,6 +131,7 @@ impl ApiError {
             Self::UserExists => "user_exists",
             Self::PayloadTooLarge => "payload_too_large",
             Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::RateLimited { .. } => "rate_limited",
             Self::DatabaseUnavailable(_) => "database_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -145,6 +153,7 @@ impl ApiError {
             Self::UserExists => "User already exists",
             Self::PayloadTooLarge => "The request body is larger than 64 KiB.",
             Self::TooManyAttempts { .. } => "Too many failed attempts; try again later.",
+            Self::RateLimited { .. } => "Too many requests from your address; try again later.",
             Self::DatabaseUnavailable(_) => "The database is unavailable; try again shortly.",
             Self::Internal(_) => "Something went wrong on our side.",
         }
@@ -177,16 +186,18 @@ impl ApiError {
         let mut response = response::json(status, &body);
         let headers = response.headers_mut();
         match &self {
-            Self::MissingToken => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
             Self::InvalidToken | Self::TokenReused => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(r#"Bearer error="invalid_token""#),
                 );
             }
-            Self::TooManyAttempts { retry_after_secs } => {
+            // RFC 9110 §15.5.2: every 401 names a scheme. The others (missing_token,
+            // invalid_credentials, and any later 401) are a challenge without an error.
+            _ if status == StatusCode::UNAUTHORIZED => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::TooManyAttempts { retry_after_secs } | Self::RateLimited { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             _ => {}
@@ -233,11 +244,12 @@ mod tests {
     }
 
     #[test]
-    fn token_errors_carry_a_bearer_challenge() {
+    fn every_401_carries_a_bearer_challenge() {
         for err in [
             ApiError::MissingToken,
             ApiError::InvalidToken,
             ApiError::TokenReused,
+            ApiError::InvalidCredentials,
         ] {
             let response = err.into_response("r");
             assert_eq!(response.status(), 401);

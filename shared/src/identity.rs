@@ -142,6 +142,29 @@ impl Password {
         Ok(Self(raw))
     }
 
+    /// Parses a new password against the whole policy: the length, and, when
+    /// `PASSWORD_MIN_SCORE` is above 0, a zxcvbn strength score of at least that (common
+    /// passwords, keyboard walks, dates and the account's own `user_inputs` such as its
+    /// login score low). Only the first 100 characters are scored: zxcvbn's cost grows
+    /// fast with length, and 100 characters that pass are strong.
+    pub fn parse_new(
+        raw: SecretString,
+        policy: &crate::config::PasswordConfig,
+        user_inputs: &[&str],
+    ) -> Result<Self, String> {
+        let password = Self::parse(raw, policy.min_length)?;
+        if policy.min_score > 0 {
+            let scored: String = password.0.expose_secret().chars().take(100).collect();
+            let score = u8::from(zxcvbn::zxcvbn(&scored, user_inputs).score());
+            if score < policy.min_score {
+                return Err(
+                    "is too easy to guess; use a longer passphrase of unrelated words".to_owned(),
+                );
+            }
+        }
+        Ok(password)
+    }
+
     pub fn secret(&self) -> &SecretString {
         &self.0
     }

@@ -7,18 +7,21 @@
 
 pub mod app;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod contacts;
+pub mod credentials;
 pub mod db;
 pub mod docs;
 pub mod error;
 pub mod identity;
 pub mod lambda;
 pub mod password;
+pub mod ratelimit;
 pub mod request;
 pub mod response;
 pub mod sessions;
-pub mod throttle;
+pub mod signer;
 pub mod tokens;
 pub mod users;
 

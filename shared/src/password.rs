@@ -15,6 +15,8 @@ pub struct Passwords {
     /// A well-formed hash with the configured cost that no password matches: verified for
     /// unknown logins so that they take as long as a wrong password.
     dummy_hash: String,
+    /// How many verifications this process has run (for tests and metrics).
+    evaluations: std::sync::atomic::AtomicU64,
 }
 
 /// The outcome of checking a password against a stored hash.
@@ -43,6 +45,7 @@ impl Passwords {
             hasher: Scrypt::new_with_params(params),
             params,
             dummy_hash,
+            evaluations: Default::default(),
         }
     }
 
@@ -61,6 +64,11 @@ impl Passwords {
         .map_err(ApiError::internal)?
     }
 
+    /// How many password verifications (scrypt evaluations) this hasher has run.
+    pub fn evaluations(&self) -> u64 {
+        self.evaluations.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Checks `password` against `stored`, or against the dummy hash when there is no
     /// stored hash (unknown login), so both cost one scrypt evaluation. A stored value
     /// that is not a valid scrypt PHC string never matches.
@@ -69,6 +77,8 @@ impl Passwords {
         password: &SecretString,
         stored: Option<&str>,
     ) -> Result<Verdict, ApiError> {
+        self.evaluations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let known = stored.is_some();
         let stored = stored.unwrap_or(&self.dummy_hash).to_owned();
         let password = password.clone();

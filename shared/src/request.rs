@@ -30,6 +30,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         return Err(ApiError::InvalidJson(reason.into()));
     }
     let not_json = || ApiError::InvalidJson("The request body is not valid JSON.".into());
+    reject_nul(bytes)?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -44,6 +45,37 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     })?;
     deserializer.end().map_err(|_| not_json())?;
     Ok(value)
+}
+
+/// 400 `validation_failed`, naming the top-level field, when any string in the body holds
+/// a NUL character: Postgres cannot store NUL in text (SQLSTATE 22021), so it must never
+/// get that far, whatever the field. Other control characters are refused by each
+/// field's own rules (`identity`, `contacts`), which report every field at once.
+fn reject_nul(bytes: &[u8]) -> Result<(), ApiError> {
+    // A raw NUL is not valid JSON (the parser refuses it); it can only arrive escaped.
+    if !bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return Ok(());
+    }
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(bytes) else {
+        return Ok(()); // not a JSON object: the parser answers invalid_json
+    };
+    fn has_nul(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(has_nul),
+            serde_json::Value::Object(map) => {
+                map.iter().any(|(k, v)| k.contains('\0') || has_nul(v))
+            }
+            _ => false,
+        }
+    }
+    match fields.iter().find(|(_, value)| has_nul(value)) {
+        Some((name, _)) => Err(ApiError::Validation(FieldErrors::from([(
+            name.clone().into(),
+            vec!["must not contain control characters".to_owned()],
+        )]))),
+        None => Ok(()),
+    }
 }
 
 /// Like [`json_body`], but an empty (or all-whitespace) body is `T::default()`: for routes
@@ -265,7 +297,7 @@ impl Fields {
     }
 
     pub fn add(&mut self, field: &'static str, message: String) {
-        self.errors.entry(field).or_default().push(message);
+        self.errors.entry(field.into()).or_default().push(message);
     }
 
     /// `Ok` when no field failed; otherwise 400 `validation_failed` with every message.

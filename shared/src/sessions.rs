@@ -78,12 +78,16 @@ pub async fn open_if_password_unchanged(
 /// if it is an older one, the token was reused and the whole session is revoked (401
 /// `token_reused`). An unknown, revoked or expired session is 401 `invalid_token`.
 ///
+/// A rotation moves the expiry `ttl` ahead, but never past `max_age` from the session's
+/// creation (its login): then the user logs in again.
+///
 /// The row lock decides races: of concurrent presentations of one token, the first wins
 /// and every later one sees the new `jti`, counts as reuse, and revokes the session.
 pub async fn rotate(
     client: &impl GenericClient,
     refresh: &Claims,
     ttl: Duration,
+    max_age: Duration,
 ) -> Result<(User, Uuid), ApiError> {
     let new_jti = Uuid::new_v4();
     let sql = format!(
@@ -92,7 +96,9 @@ pub async fn rotate(
                 refresh_jti = CASE WHEN refresh_jti = $3 THEN $4 ELSE refresh_jti END,
                 refreshed_at = CASE WHEN refresh_jti = $3 THEN now() ELSE refreshed_at END,
                 expires_at = CASE WHEN refresh_jti = $3
-                    THEN now() + make_interval(secs => $5) ELSE expires_at END,
+                    THEN least(now() + make_interval(secs => $5),
+                               created_at + make_interval(secs => $6))
+                    ELSE expires_at END,
                 revoked_at = CASE WHEN refresh_jti = $3 THEN NULL ELSE now() END,
                 revoked_reason = CASE WHEN refresh_jti = $3 THEN NULL ELSE 'refresh_token_reused' END
             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
@@ -102,12 +108,13 @@ pub async fn rotate(
         users::COLUMNS
     );
     let statement = client.prepare_cached(&sql).await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
         &refresh.sid,
         &refresh.user_id,
         &refresh.jti,
         &new_jti,
         &ttl.as_secs_f64(),
+        &max_age.as_secs_f64(),
     ];
     let row = client
         .query_opt(&statement, &params)

@@ -82,7 +82,17 @@ pub struct Tokens {
     issuer: String,
     audience: Option<String>,
     access_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL`, never more than `SESSION_MAX_AGE`.
     refresh_ttl: Duration,
+    session_max_age: Duration,
+}
+
+/// The `typ` header of each kind of token.
+fn header_typ(typ: TokenType) -> &'static str {
+    match typ {
+        TokenType::Access => "at+jwt",
+        TokenType::Refresh => "JWT",
+    }
 }
 
 /// How far in the future a token's `iat` may lie: the clock skew tolerated between the
@@ -99,6 +109,7 @@ enum VerifyingKeys {
 
 impl Tokens {
     pub fn new(config: &TokenConfig) -> Result<Self, ConfigError> {
+        crate::signer::install();
         let algorithm = config.signing.algorithm();
         let mut header = Header::new(algorithm);
         let (encoding, keys, jwks) = match &config.signing {
@@ -156,12 +167,19 @@ impl Tokens {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             access_ttl: config.access_ttl,
-            refresh_ttl: config.refresh_ttl,
+            refresh_ttl: config.refresh_ttl.min(config.session_max_age),
+            session_max_age: config.session_max_age,
         })
     }
 
+    /// How long a session lives unless refreshed (and a refresh token is valid).
     pub fn refresh_ttl(&self) -> Duration {
         self.refresh_ttl
+    }
+
+    /// `SESSION_MAX_AGE`: no refresh extends a session past this age from its login.
+    pub fn session_max_age(&self) -> Duration {
+        self.session_max_age
     }
 
     /// The public keys that verify our tokens, as RFC 7517 JWKs (`kid`, `use: sig`,
@@ -216,8 +234,13 @@ impl Tokens {
 
     /// Signs arbitrary claims with the configured key (also used by tests to forge tokens
     /// with chosen claims).
+    /// Access tokens carry the header `typ: at+jwt` (RFC 9068), refresh tokens `typ: JWT`,
+    /// so a verifier that checks `typ` (as RFC 9068 §4 asks) never takes a refresh token
+    /// for an access token.
     pub fn sign(&self, claims: &Claims) -> Result<String, ApiError> {
-        jsonwebtoken::encode(&self.header, claims, &self.encoding).map_err(ApiError::internal)
+        let mut header = self.header.clone();
+        header.typ = Some(header_typ(claims.typ).to_owned());
+        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(ApiError::internal)
     }
 
     /// Verifies the algorithm (only the configured one), the key (under RS256 the one the
@@ -229,6 +252,13 @@ impl Tokens {
             TokenType::Access => &self.access_validation,
             TokenType::Refresh => &self.refresh_validation,
         };
+        let typ = jsonwebtoken::decode_header(token)
+            .map_err(|_| ApiError::InvalidToken)?
+            .typ;
+        if !typ.is_some_and(|typ| typ.eq_ignore_ascii_case(header_typ(expected))) {
+            tracing::debug!("token rejected: wrong typ header");
+            return Err(ApiError::InvalidToken);
+        }
         let claims = jsonwebtoken::decode::<Claims>(token, self.key_for(token)?, validation)
             .map_err(|err| {
                 tracing::debug!(kind = ?err.kind(), "token rejected");
@@ -335,6 +365,7 @@ mod tests {
             audience: audience.map(Into::into),
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(3600),
+            session_max_age: Duration::from_secs(7_776_000),
         })
         .unwrap()
     }
@@ -362,6 +393,22 @@ mod tests {
             "a refresh token is for us, not for the API"
         );
         assert_eq!(refresh.exp - refresh.iat, 3600);
+    }
+
+    #[test]
+    fn access_tokens_are_typed_at_jwt_and_refresh_tokens_never_pass_as_them() {
+        let t = tokens("iss", None, SECRET);
+        let pair = t
+            .issue(1, Role::User, Uuid::new_v4(), Uuid::new_v4())
+            .unwrap();
+        let typ = |token: &str| jsonwebtoken::decode_header(token).unwrap().typ;
+        assert_eq!(typ(&pair.access_token).as_deref(), Some("at+jwt"));
+        assert_ne!(typ(&pair.refresh_token).as_deref(), Some("at+jwt"));
+        // Access claims under a plain JWT header are not an access token (RFC 9068 §4).
+        let claims = t.verify(&pair.access_token, TokenType::Access).unwrap();
+        let key = EncodingKey::from_secret(SECRET.as_bytes());
+        let untyped = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap();
+        assert!(t.verify(&untyped, TokenType::Access).is_err());
     }
 
     #[test]
@@ -494,6 +541,7 @@ mod rs256_tests {
             audience: None,
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(3600),
+            session_max_age: Duration::from_secs(7_776_000),
         })
         .unwrap()
     }
@@ -523,6 +571,27 @@ mod rs256_tests {
         let header = URL_SAFE_NO_PAD.encode(header.to_string());
         let claims = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
         format!("{header}.{claims}.")
+    }
+
+    #[test]
+    fn rs256_signatures_come_from_ring_and_match_the_rsa_crate_bit_for_bit() {
+        use base64::Engine as _;
+        let _tokens = rs256(("k1", 0), &[]); // installs the provider
+        let key = EncodingKey::from_rsa_pem(KEYS[0].private_pkcs1.as_bytes()).unwrap();
+        assert!(crate::signer::signs_rs256_with_ring(&key));
+        let ours = jsonwebtoken::crypto::sign(b"header.claims", &key, Algorithm::RS256).unwrap();
+        let reference = (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.signer_factory)(
+            &Algorithm::RS256,
+            &key,
+        )
+        .unwrap()
+        .try_sign(b"header.claims")
+        .unwrap();
+        // RSASSA-PKCS1-v1_5 is deterministic: the same key and message, the same bytes.
+        assert_eq!(
+            ours,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(reference)
+        );
     }
 
     #[test]
@@ -610,6 +679,7 @@ mod rs256_tests {
         }
         let mut k1 = Header::new(Algorithm::RS256);
         k1.kid = Some("k1".into());
+        k1.typ = Some("at+jwt".into());
         let genuine = jsonwebtoken::encode(&k1, &claims, &private).unwrap();
         assert!(only_k1.verify(&genuine, TokenType::Access).is_ok());
     }

@@ -79,7 +79,7 @@ async fn five_failures_lock_the_account_and_the_lock_doubles() {
     // When the window has passed, one more failure locks again for twice as long.
     let sql = t.sql().await;
     sql.execute(
-        "UPDATE users SET locked_until = now() - interval '1 second'",
+        "UPDATE login_locks SET locked_until = now() - interval '1 second'",
         &[],
     )
     .await
@@ -92,7 +92,7 @@ async fn five_failures_lock_the_account_and_the_lock_doubles() {
 
     // The window never exceeds 15 minutes.
     sql.execute(
-        "UPDATE users SET failed_logins = 20, locked_until = NULL",
+        "UPDATE login_locks SET failures = 20, locked_until = NULL WHERE ip <> '*'",
         &[],
     )
     .await
@@ -115,10 +115,10 @@ async fn a_successful_login_resets_the_failure_count() {
     let row = t
         .sql()
         .await
-        .query_one("SELECT failed_logins, locked_until IS NULL FROM users", &[])
+        .query_one("SELECT count(*) FROM login_locks", &[])
         .await
         .unwrap();
-    assert_eq!((row.get::<_, i32>(0), row.get::<_, bool>(1)), (0, true));
+    assert_eq!(row.get::<_, i64>(0), 0, "the count is given back");
     for _ in 0..4 {
         assert_eq!(api.login("gina", "wrong password").await.status, 401);
     }
@@ -170,4 +170,23 @@ async fn missing_fields_are_validation_errors_and_wrong_types_invalid_json() {
     assert_eq!(response.status, 400);
     assert_eq!(response.error_code(), "invalid_json");
     assert!(!response.body.to_string().contains("123456"));
+}
+
+#[tokio::test]
+async fn a_refused_login_carries_a_www_authenticate_challenge() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    api.sign_up("wanda").await;
+    for refused in [
+        api.login("wanda", "wrong password").await,
+        api.login("nobody-at-all", "wrong password").await,
+    ] {
+        assert_eq!(refused.status, 401);
+        assert_eq!(refused.error_code(), "invalid_credentials");
+        let challenge = refused.header("www-authenticate");
+        assert!(
+            challenge.is_some_and(|c| c.starts_with("Bearer")),
+            "{challenge:?}"
+        );
+    }
 }

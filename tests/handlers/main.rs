@@ -1,6 +1,7 @@
 //! Handler tests: each function's handler called in-process with real requests, against
 //! a fresh, migrated Postgres database per test.
 
+mod abuse;
 mod birthdays;
 mod contacts;
 mod db_faults;
@@ -8,6 +9,7 @@ mod docs;
 mod get_me;
 mod health;
 mod jwks;
+mod lockout;
 mod login;
 mod logout;
 mod logout_all;
@@ -50,6 +52,16 @@ impl Api<'_> {
             "/auth/login",
             &json!({"login": login, "password": password}),
         );
+        self.0.respond(::login::handler(&self.0.app, request).await)
+    }
+
+    /// A login from client IP `ip`.
+    pub async fn login_from(&self, login: &str, password: &str, ip: &str) -> TestResponse {
+        let request = req::post(
+            "/auth/login",
+            &json!({"login": login, "password": password}),
+        );
+        let request = req::from_ip(request, ip);
         self.0.respond(::login::handler(&self.0.app, request).await)
     }
 

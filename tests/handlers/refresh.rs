@@ -149,3 +149,42 @@ async fn a_missing_refresh_token_is_a_validation_error() {
         json!(["is required"])
     );
 }
+
+#[tokio::test]
+async fn refreshing_never_extends_a_session_past_its_maximum_age() {
+    let t = TestApp::with_env(&[("SESSION_MAX_AGE", "600"), ("REFRESH_TOKEN_TTL", "3600")]).await;
+    let api = Api(&t);
+    let registered = api.sign_up("maxine").await;
+    let sql = t.sql().await;
+    let lifetime = || async {
+        let row = sql
+            .query_one(
+                "SELECT extract(epoch FROM expires_at - created_at)::float8 FROM sessions",
+                &[],
+            )
+            .await
+            .unwrap();
+        row.get::<_, f64>(0)
+    };
+    assert!(lifetime().await <= 600.5, "capped from the start");
+
+    // Ten minutes after the login, the same session refreshes no more.
+    let refreshed = api.refresh(&registered.refresh_token()).await;
+    assert_eq!(refreshed.status, 200);
+    assert!(lifetime().await <= 600.5, "a refresh does not extend it");
+    sql.execute(
+        "UPDATE sessions SET created_at = created_at - interval '601 seconds',
+             expires_at = expires_at - interval '601 seconds'",
+        &[],
+    )
+    .await
+    .unwrap();
+    api.refresh(&refreshed.refresh_token())
+        .await
+        .assert_invalid_token();
+    assert_eq!(
+        api.login("maxine", PASSWORD).await.status,
+        200,
+        "log in again"
+    );
+}

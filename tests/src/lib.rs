@@ -252,6 +252,17 @@ pub mod req {
         request
     }
 
+    /// The request as API Gateway hands it over from client `ip`
+    /// (`requestContext.http.sourceIp`), with a request id.
+    pub fn from_ip(request: Request, ip: &str) -> Request {
+        use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+        use lambda_http::request::RequestContext;
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.http.source_ip = Some(ip.to_owned());
+        context.request_id = Some(format!("gw-{}", super::unique()));
+        request.with_request_context(RequestContext::ApiGatewayV2(context))
+    }
+
     pub fn path_param(request: Request, name: &str, value: &str) -> Request {
         request.with_path_parameters(HashMap::from([(name.to_owned(), value.to_owned())]))
     }

@@ -40,6 +40,7 @@ struct UserDeleted {
             headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
         BodyErrors, AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let origin = app.origin(&req)?;
     let db = app.db().await?;
     let caller = app.caller(&db, &req).await?.user;
     let id = path_id(&req, "id")?;
@@ -54,7 +55,10 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
             let mut fields = Fields::default();
             let password = fields.required("password", body.password, Ok);
             fields.finish()?;
-            Some(app.confirm_password(&db, id, &validated(password)?).await?)
+            Some(
+                app.confirm_password(&db, id, &validated(password)?, &origin)
+                    .await?,
+            )
         }
         false => None,
     };

@@ -1,23 +1,23 @@
 //! `POST /auth/login`: exchange a login (or email, or phone) and password for a session.
 //!
 //! Unknown logins and wrong passwords get the same 401 after the same amount of work (a
-//! dummy hash is verified for unknown logins). Failures are throttled per account (see
-//! `shared::throttle`): while locked, attempts are refused with 429 and `Retry-After`
-//! before any password is evaluated. A hash made with weaker parameters than configured
-//! is replaced on success. The session opens only if the stored hash is still the one the
+//! dummy hash is verified for unknown logins). Each client IP has a per-minute budget of
+//! login requests (`shared::ratelimit`), and each attempt is counted against the lock of
+//! the account (or unknown identifier) for that IP before the password is evaluated
+//! (`shared::credentials`): while locked, 429 with `Retry-After`. A hash made with weaker
+//! parameters than configured is replaced on success. The session opens only if the stored hash is still the one the
 //! password was verified against, so a concurrent password change always wins.
 
 use lambda_http::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use shared::credentials::{Checked, Claimant};
 use shared::db::GenericClient;
 use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::identity::lookup_key;
-use shared::password::Verdict;
 use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
-use shared::throttle::{self, Lock};
 use shared::tokens::SignedIn;
 use shared::users::{self, User};
 use shared::{ApiError, App, Body, Request, Response, response, sessions};
@@ -38,10 +38,14 @@ struct LoginBody {
     responses(
         (status = 200, description = "Signed in.", body = Envelope<SignedIn>),
         (status = 401, description = "`invalid_credentials`: unknown login or wrong password (the same answer for both).", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts`: the account is locked after 5 failures in a row.", body = ErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
+        (status = 403, description = "`forbidden`: behind CloudFront, a request without the origin secret.", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: the account is locked for this client IP after 5 failures in a row (or across all IPs after 100); `rate_limited`: too many requests from this client IP.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the lock or the rate window ends."))),
         BodyErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let origin = app.origin(&req)?;
+    let db = app.db().await?;
+    app.limit_ip(&db, &origin, "login").await?;
     let body: LoginBody = json_body(&req)?;
     let mut fields = Fields::default();
     let login = fields.required("login", body.login, |login: String| {
@@ -61,48 +65,33 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     fields.finish()?;
     let (login, password) = (validated(login)?, validated(password)?);
 
-    let db = app.db().await?;
-    let account = find(&db, &lookup_key(&login)).await?;
-    if let Some((_, lock)) = &account {
-        lock.ensure_unlocked()?;
-    }
-    let stored_hash = account
-        .as_ref()
-        .map(|(_, lock)| lock.password_hash.as_str());
-    let verdict = app.passwords.verify(&password, stored_hash).await?;
-
-    let ((user, lock), needs_rehash) = match (account, verdict) {
-        (Some(account), Verdict::Valid { needs_rehash }) => (account, needs_rehash),
-        (Some((user, _)), Verdict::Invalid) => {
-            throttle::record_failure(&db, user.id).await?;
-            tracing::info!(user_id = user.id, "login failed: wrong password");
-            return Err(ApiError::InvalidCredentials);
-        }
-        (None, _) => {
-            tracing::info!("login failed: unknown login");
-            return Err(ApiError::InvalidCredentials);
-        }
+    let key = lookup_key(&login);
+    let account = find(&db, &key).await?;
+    let claimant = match &account {
+        Some((user, hash)) => Claimant::Account {
+            user_id: user.id,
+            password_hash: hash,
+        },
+        None => Claimant::Unknown { lookup_key: &key },
+    };
+    let checked = app
+        .check_password(&db, claimant, &password, &origin)
+        .await?;
+    let (Some((user, _)), Checked::Valid { current_hash, .. }) = (account, checked) else {
+        return Err(ApiError::InvalidCredentials);
     };
 
-    let new_hash = match needs_rehash {
-        true => Some(app.passwords.hash(&password).await?),
-        false => None,
-    };
-    let verified_hash = lock.password_hash.as_str();
-    if lock.failed_logins > 0 || new_hash.is_some() {
-        let rehash = new_hash.as_deref().map(|new| (new, verified_hash));
-        throttle::record_success(&db, user.id, rehash).await?;
-    }
     // The session opens only if the password is still the one just verified: a password
     // change that committed during the hashing above revoked every session, and this
     // login must not slip in after it with the old password.
-    let current_hash = new_hash.as_deref().unwrap_or(verified_hash);
     let ttl = app.tokens.refresh_ttl();
-    let session = sessions::open_if_password_unchanged(&db, user.id, current_hash, ttl)
+    let session = sessions::open_if_password_unchanged(&db, user.id, &current_hash, ttl)
         .await?
         .ok_or_else(|| {
             tracing::info!(
                 user_id = user.id,
+                ip = %origin,
+                request_id = %origin.request_id,
                 "login failed: password changed meanwhile"
             );
             ApiError::InvalidCredentials
@@ -110,7 +99,12 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let tokens = app
         .tokens
         .issue(user.id, user.role, session.id, session.refresh_jti)?;
-    tracing::info!(user_id = user.id, rehashed = needs_rehash, "user logged in");
+    tracing::info!(
+        user_id = user.id,
+        ip = %origin,
+        request_id = %origin.request_id,
+        "user logged in"
+    );
     Ok(response::ok(
         StatusCode::OK,
         SignedIn {
@@ -120,17 +114,16 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     ))
 }
 
-/// The account an identifier names, with its hash and lock state.
-async fn find(client: &impl GenericClient, key: &str) -> Result<Option<(User, Lock)>, ApiError> {
+/// The account an identifier names, with its password hash.
+async fn find(client: &impl GenericClient, key: &str) -> Result<Option<(User, String)>, ApiError> {
     let sql = format!(
-        "SELECT {}, {} FROM user_identifiers i JOIN users u ON u.id = i.user_id
+        "SELECT {}, u.password_hash FROM user_identifiers i JOIN users u ON u.id = i.user_id
          WHERE i.value = $1",
         users::COLUMNS,
-        throttle::COLUMNS
     );
     let statement = client.prepare_cached(&sql).await?;
     let Some(row) = client.query_opt(&statement, &[&key]).await? else {
         return Ok(None);
     };
-    Ok(Some((User::from_row(&row)?, Lock::from_row(&row)?)))
+    Ok(Some((User::from_row(&row)?, row.try_get("password_hash")?)))
 }

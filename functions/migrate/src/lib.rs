@@ -50,8 +50,12 @@ async fn bootstrap_admin(
     admin: &AdminBootstrap,
 ) -> Result<AdminOutcome, Error> {
     let login = Login::parse(&admin.login).map_err(|m| format!("ADMIN_LOGIN: {m}"))?;
-    let password = Password::parse(admin.password.clone(), app.config.passwords.min_length)
-        .map_err(|m| format!("ADMIN_PASSWORD: {m}"))?;
+    let password = Password::parse_new(
+        admin.password.clone(),
+        &app.config.passwords,
+        &[&admin.login],
+    )
+    .map_err(|m| format!("ADMIN_PASSWORD: {m}"))?;
     let exists = client
         .query_opt(
             "SELECT 1 FROM user_identifiers WHERE value = $1",

@@ -43,7 +43,8 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         .verify(validated(token)?.trim(), TokenType::Refresh)?;
 
     let db = app.db().await?;
-    let (user, refresh_jti) = sessions::rotate(&db, &claims, app.tokens.refresh_ttl()).await?;
+    let (ttl, max_age) = (app.tokens.refresh_ttl(), app.tokens.session_max_age());
+    let (user, refresh_jti) = sessions::rotate(&db, &claims, ttl, max_age).await?;
     let tokens = app
         .tokens
         .issue(user.id, user.role, claims.sid, refresh_jti)?;

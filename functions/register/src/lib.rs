@@ -7,6 +7,7 @@
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::Deserialize;
+use shared::config::PasswordConfig;
 use shared::db::GenericClient;
 use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
@@ -48,14 +49,19 @@ struct NewUser {
 #[utoipa::path(operation_id = "register", post, path = "/auth/register", tag = "auth", request_body = RegisterBody,
     responses(
         (status = 201, description = "Registered and signed in.", body = Envelope<SignedIn>),
+        (status = 403, description = "`forbidden`: behind CloudFront, a request without the origin secret.", body = ErrorBody),
         (status = 409, description = "`user_exists`: the login, email or phone is taken.", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many requests from this client IP.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the rate window ends."))),
         BodyErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let origin = app.origin(&req)?;
+    let mut db = app.db().await?;
+    app.limit_ip(&db, &origin, "register").await?;
     let body: RegisterBody = json_body(&req)?;
-    let new_user = parse(body, app.config.passwords.min_length)?;
+    let new_user = parse(body, &app.config.passwords)?;
     let password_hash = app.passwords.hash(new_user.password.secret()).await?;
 
-    let mut db = app.db().await?;
     let tx = db.transaction().await?;
     let user = insert(&tx, &new_user, &password_hash).await?;
     let session = sessions::open(&tx, user.id, app.tokens.refresh_ttl()).await?;
@@ -64,7 +70,12 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let tokens = app
         .tokens
         .issue(user.id, user.role, session.id, session.refresh_jti)?;
-    tracing::info!(user_id = user.id, "user registered");
+    tracing::info!(
+        user_id = user.id,
+        ip = %origin,
+        request_id = %origin.request_id,
+        "user registered"
+    );
     Ok(response::ok(
         StatusCode::CREATED,
         SignedIn {
@@ -74,14 +85,18 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     ))
 }
 
-fn parse(body: RegisterBody, password_min_length: usize) -> Result<NewUser, ApiError> {
+fn parse(body: RegisterBody, policy: &PasswordConfig) -> Result<NewUser, ApiError> {
     let mut fields = Fields::default();
     let login = fields.optional("login", body.login.as_deref(), Login::parse);
     let email = fields.optional("email", body.email.as_deref(), Email::parse);
     let phone = fields.optional("phone", body.phone.as_deref(), Phone::parse);
     let name = fields.optional("name", body.name.as_deref(), Name::parse);
+    let user_inputs: Vec<&str> = [&body.login, &body.email, &body.phone, &body.name]
+        .into_iter()
+        .filter_map(|v| v.as_deref())
+        .collect();
     let password = fields.required("password", body.password, |p| {
-        Password::parse(p, password_min_length)
+        Password::parse_new(p, policy, &user_inputs)
     });
     if body.login.is_none() && body.email.is_none() && body.phone.is_none() {
         fields.add("login", "one of login, email or phone is required".into());

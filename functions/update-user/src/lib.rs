@@ -10,6 +10,7 @@
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use shared::config::PasswordConfig;
 use shared::db::GenericClient;
 use shared::docs::{AuthErrors, BodyErrors, ServerErrors, all_optional};
 use shared::error::ErrorBody;
@@ -87,6 +88,7 @@ struct UserUpdated<'a> {
             headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
         BodyErrors, AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let origin = app.origin(&req)?;
     let mut db = app.db().await?;
     let caller = app.caller(&db, &req).await?.user;
     let id = path_id(&req, "id")?;
@@ -106,9 +108,9 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         return Err(ApiError::Forbidden);
     }
 
-    let (changes, current_password) = parse(body, is_self, app.config.passwords.min_length)?;
+    let (changes, current_password) = parse(body, is_self, &app.config.passwords, &caller)?;
     let confirmed_hash = match &current_password {
-        Some(password) => Some(app.confirm_password(&db, id, password).await?),
+        Some(password) => Some(app.confirm_password(&db, id, password, &origin).await?),
         None => None,
     };
     let new_hash = match &changes.password {
@@ -160,7 +162,8 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
 fn parse(
     body: UpdateBody,
     is_self: bool,
-    password_min_length: usize,
+    policy: &PasswordConfig,
+    caller: &User,
 ) -> Result<(Changes, Option<SecretString>), ApiError> {
     let mut fields = Fields::default();
     let changes = Changes {
@@ -172,7 +175,12 @@ fn parse(
         phone: fields.clearable("phone", body.phone, |p| Phone::parse(&p)),
         login: fields.changeable("login", body.login, |l| Login::parse(&l)),
         password: fields.changeable("password", body.password, |p| {
-            Password::parse(p, password_min_length)
+            let inputs = [
+                Some(caller.login.as_str()),
+                caller.email.as_deref(),
+                caller.name.as_deref(),
+            ];
+            Password::parse_new(p, policy, &inputs.into_iter().flatten().collect::<Vec<_>>())
         }),
         role: fields.changeable("role", body.role, |r| Role::parse(&r)),
     };

@@ -1,0 +1,379 @@
+//! Checking a password under the guessing lock: the one sequence every route that checks
+//! a password goes through (login, and the confirmations of update-user and delete-user;
+//! codes will count the same way), so none of them is a way around the lock.
+//!
+//! The lock, per subject (an account, or an identifier that names none) and client IP
+//! (IPv6 by /64), is in `login_locks`. An attempt is **counted before anything is
+//! evaluated**, in one statement that also refuses it while the subject is locked for that
+//! IP; a success gives the count back. So however many attempts arrive at the same
+//! moment, at most [`MAX_FAILURES`] are evaluated before the lock, which then lasts
+//! [`LOCK_BASE_SECS`], doubling with each further failure up to [`LOCK_MAX_SECS`]. Across
+//! all IPs, [`ACCOUNT_MAX_FAILURES`] consecutive failures lock the subject until
+//! [`clear`] (a password reset or an admin's unlock). Unknown identifiers are locked the
+//! same way, keyed by a hash of the normalized identifier, so a lock says nothing about
+//! whether an account exists.
+
+use deadpool_postgres::GenericClient;
+use secrecy::SecretString;
+use sha2::{Digest, Sha256};
+
+use crate::app::App;
+use crate::client::Origin;
+use crate::error::ApiError;
+use crate::password::Verdict;
+
+/// Consecutive failures, per subject and IP, that lock the subject for that IP.
+pub const MAX_FAILURES: i32 = 5;
+/// The first lock window; each further failure doubles it.
+pub const LOCK_BASE_SECS: f64 = 30.0;
+/// The longest lock window, and the `Retry-After` of a subject locked across all IPs.
+pub const LOCK_MAX_SECS: f64 = 900.0;
+/// Consecutive failures from all IPs together that lock the subject until cleared.
+pub const ACCOUNT_MAX_FAILURES: i32 = 100;
+/// The `ip` of the row that counts failures from every IP.
+const ALL_IPS: &str = "*";
+
+/// Whose password is being checked.
+pub enum Claimant<'a> {
+    /// An account, with the stored hash the password is checked against.
+    Account {
+        user_id: i64,
+        password_hash: &'a str,
+    },
+    /// An identifier (already normalized, see `identity::lookup_key`) that names no
+    /// account: a dummy hash is verified, and the identifier is locked like an account.
+    Unknown { lookup_key: &'a str },
+}
+
+impl Claimant<'_> {
+    /// The lock's subject: `user:<id>`, or `id:<sha-256 of the identifier>` (the
+    /// identifier itself is never stored).
+    fn subject(&self) -> String {
+        match self {
+            Self::Account { user_id, .. } => format!("user:{user_id}"),
+            Self::Unknown { lookup_key } => {
+                let digest = Sha256::new()
+                    .chain_update(b"latchkey login lock\0")
+                    .chain_update(lookup_key.as_bytes())
+                    .finalize();
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                format!("id:{hex}")
+            }
+        }
+    }
+
+    fn user_id(&self) -> Option<i64> {
+        match self {
+            Self::Account { user_id, .. } => Some(*user_id),
+            Self::Unknown { .. } => None,
+        }
+    }
+
+    fn password_hash(&self) -> Option<&str> {
+        match self {
+            Self::Account { password_hash, .. } => Some(password_hash),
+            Self::Unknown { .. } => None,
+        }
+    }
+}
+
+/// The outcome of a password check that was allowed to run.
+pub enum Checked {
+    /// The password is right. `current_hash` is the stored hash now: the verified one, or
+    /// its replacement when it was re-hashed with stronger parameters. Writes that depend
+    /// on the check should apply only while it is still the stored hash.
+    Valid {
+        current_hash: String,
+        rehashed: bool,
+    },
+    /// Wrong password, or an unknown identifier. Already counted against the lock.
+    Invalid,
+}
+
+/// A stored hash (or none, for an unknown identifier) held together with the attempt
+/// counted against its lock: what exists between claiming an attempt and verifying it.
+/// Verifying consumes it, and only a success gives the attempt back.
+pub struct HashAndLock<'a> {
+    claimant: Claimant<'a>,
+    subject: String,
+    ip: String,
+}
+
+impl<'a> HashAndLock<'a> {
+    /// Counts an attempt for `claimant` from `origin` before anything is evaluated; 429
+    /// `too_many_attempts` (with the seconds left) while the subject is locked for that
+    /// IP or across all IPs.
+    pub async fn claim(
+        client: &impl GenericClient,
+        claimant: Claimant<'a>,
+        origin: &Origin,
+    ) -> Result<Self, ApiError> {
+        let subject = claimant.subject();
+        let ip = origin.ip_key();
+        // One statement, so concurrent attempts serialize on the rows: the per-IP row is
+        // counted (and locked when this attempt is the fifth) unless already locked; only
+        // then is the cross-IP row counted, unless it reached the cap.
+        let statement = client
+            .prepare_cached(
+                "WITH ip_row AS (
+                    INSERT INTO login_locks AS l (subject, ip, user_id, failures)
+                    VALUES ($1, $2, $3, 1)
+                    ON CONFLICT (subject, ip) DO UPDATE SET
+                        failures = l.failures + 1,
+                        locked_until = CASE WHEN l.failures + 1 >= $4
+                            THEN now() + make_interval(secs =>
+                                least($5 * 2 ^ (l.failures + 1 - $4), $6))
+                            END,
+                        updated_at = now()
+                    WHERE l.locked_until IS NULL OR l.locked_until <= now()
+                    RETURNING failures
+                 ), all_ips AS (
+                    INSERT INTO login_locks AS l (subject, ip, user_id, failures)
+                    SELECT $1, $7, $3, 1 FROM ip_row
+                    ON CONFLICT (subject, ip) DO UPDATE SET
+                        failures = l.failures + 1, updated_at = now()
+                    WHERE l.failures < $8
+                    RETURNING failures
+                 )
+                 SELECT (SELECT failures FROM ip_row) AS ip_failures,
+                        (SELECT failures FROM all_ips) AS all_failures",
+            )
+            .await?;
+        let user_id = claimant.user_id();
+        let row = client
+            .query_one(
+                &statement,
+                &[
+                    &subject,
+                    &ip,
+                    &user_id,
+                    &MAX_FAILURES,
+                    &LOCK_BASE_SECS,
+                    &LOCK_MAX_SECS,
+                    &ALL_IPS,
+                    &ACCOUNT_MAX_FAILURES,
+                ],
+            )
+            .await?;
+        let ip_failures: Option<i32> = row.try_get("ip_failures")?;
+        let all_failures: Option<i32> = row.try_get("all_failures")?;
+        let retry_after_secs = match (ip_failures, all_failures) {
+            (Some(_), Some(_)) => {
+                return Ok(Self {
+                    claimant,
+                    subject,
+                    ip,
+                });
+            }
+            (None, _) => locked_for(client, &subject, &ip).await?,
+            (Some(_), None) => LOCK_MAX_SECS as u64,
+        };
+        tracing::warn!(
+            user_id,
+            ip = %origin,
+            request_id = %origin.request_id,
+            across_ips = ip_failures.is_some(),
+            "attempt refused: locked"
+        );
+        Err(ApiError::TooManyAttempts { retry_after_secs })
+    }
+
+    /// Verifies `password` (against a dummy hash for an unknown identifier: the same
+    /// cost). Right: the attempt is given back, the subject's count for this IP and
+    /// across IPs reset, and a hash with weaker parameters than configured replaced.
+    /// Wrong: the attempt stays counted.
+    pub async fn verify(
+        self,
+        app: &App,
+        client: &impl GenericClient,
+        password: &SecretString,
+    ) -> Result<Checked, ApiError> {
+        let verdict = app
+            .passwords
+            .verify(password, self.claimant.password_hash())
+            .await?;
+        let (
+            Verdict::Valid { needs_rehash },
+            Claimant::Account {
+                user_id,
+                password_hash,
+            },
+        ) = (verdict, &self.claimant)
+        else {
+            return Ok(Checked::Invalid);
+        };
+        let new_hash = match needs_rehash {
+            true => Some(app.passwords.hash(password).await?),
+            false => None,
+        };
+        give_back(client, &self.subject, &self.ip).await?;
+        if let Some(new_hash) = &new_hash {
+            rehash(client, *user_id, password_hash, new_hash).await?;
+        }
+        Ok(Checked::Valid {
+            current_hash: new_hash.unwrap_or_else(|| (*password_hash).to_owned()),
+            rehashed: needs_rehash,
+        })
+    }
+}
+
+impl App {
+    /// The password-check sequence: count the attempt (429 while locked), verify, give the
+    /// attempt back on success. Every auth decision is logged with the client IP and API
+    /// Gateway's request id, never with the password or identifier.
+    pub async fn check_password(
+        &self,
+        client: &impl GenericClient,
+        claimant: Claimant<'_>,
+        password: &SecretString,
+        origin: &Origin,
+    ) -> Result<Checked, ApiError> {
+        let user_id = claimant.user_id();
+        let held = HashAndLock::claim(client, claimant, origin).await?;
+        let checked = held.verify(self, client, password).await?;
+        match &checked {
+            Checked::Valid { rehashed, .. } => tracing::info!(
+                user_id,
+                ip = %origin,
+                request_id = %origin.request_id,
+                rehashed,
+                "password check passed"
+            ),
+            Checked::Invalid => tracing::info!(
+                user_id,
+                known = user_id.is_some(),
+                ip = %origin,
+                request_id = %origin.request_id,
+                "password check failed"
+            ),
+        }
+        Ok(checked)
+    }
+
+    /// Checks `password` as the confirmation of a sensitive change to `user_id`'s own
+    /// account: 429 while locked; 403 `wrong_password` (counted) when wrong; 404 when the
+    /// user is gone. Returns the stored hash now, so the change can be written only if
+    /// the password has not changed meanwhile.
+    pub async fn confirm_password(
+        &self,
+        client: &impl GenericClient,
+        user_id: i64,
+        password: &SecretString,
+        origin: &Origin,
+    ) -> Result<String, ApiError> {
+        let statement = client
+            .prepare_cached("SELECT password_hash FROM users WHERE id = $1")
+            .await?;
+        let row = client
+            .query_opt(&statement, &[&user_id])
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let password_hash: String = row.try_get("password_hash")?;
+        let claimant = Claimant::Account {
+            user_id,
+            password_hash: &password_hash,
+        };
+        match self
+            .check_password(client, claimant, password, origin)
+            .await?
+        {
+            Checked::Valid { current_hash, .. } => Ok(current_hash),
+            Checked::Invalid => Err(ApiError::WrongPassword),
+        }
+    }
+}
+
+/// Seconds left on the lock of `subject` for `ip` (at least 1).
+async fn locked_for(client: &impl GenericClient, subject: &str, ip: &str) -> Result<u64, ApiError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS secs
+             FROM login_locks WHERE subject = $1 AND ip = $2",
+        )
+        .await?;
+    let secs: Option<i64> = match client.query_opt(&statement, &[&subject, &ip]).await? {
+        Some(row) => row.try_get("secs")?,
+        None => None,
+    };
+    Ok(secs.unwrap_or(1).max(1) as u64)
+}
+
+/// A success: the subject's count for this IP and across IPs start again from zero.
+async fn give_back(client: &impl GenericClient, subject: &str, ip: &str) -> Result<(), ApiError> {
+    let statement = client
+        .prepare_cached("DELETE FROM login_locks WHERE subject = $1 AND ip IN ($2, $3)")
+        .await?;
+    client
+        .execute(&statement, &[&subject, &ip, &ALL_IPS])
+        .await?;
+    Ok(())
+}
+
+/// Stores `new_hash` only if `verified_hash` is still the stored hash (a password changed
+/// meanwhile is never overwritten by the old one).
+async fn rehash(
+    client: &impl GenericClient,
+    user_id: i64,
+    verified_hash: &str,
+    new_hash: &str,
+) -> Result<(), ApiError> {
+    let statement = client
+        .prepare_cached("UPDATE users SET password_hash = $2 WHERE id = $1 AND password_hash = $3")
+        .await?;
+    client
+        .execute(&statement, &[&user_id, &new_hash, &verified_hash])
+        .await?;
+    Ok(())
+}
+
+/// Clears every lock of `user_id`: every IP and the cross-IP cap. For a password reset, an
+/// email-change revert and an admin's unlock. Returns how many lock rows were removed.
+pub async fn clear(client: &impl GenericClient, user_id: i64) -> Result<u64, ApiError> {
+    let statement = client
+        .prepare_cached("DELETE FROM login_locks WHERE user_id = $1")
+        .await?;
+    Ok(client.execute(&statement, &[&user_id]).await?)
+}
+
+/// Forgets counts that have been idle for a day and hold no lock, except a cross-IP count
+/// that reached the cap (that one waits for [`clear`]): for the maintenance job, so that
+/// the table holds only recent guessing. Returns how many rows went.
+pub async fn delete_stale(client: &impl GenericClient) -> Result<u64, ApiError> {
+    let statement = client
+        .prepare_cached(
+            "DELETE FROM login_locks
+             WHERE updated_at < now() - interval '1 day'
+               AND (locked_until IS NULL OR locked_until < now())
+               AND NOT (ip = $1 AND failures >= $2)",
+        )
+        .await?;
+    Ok(client
+        .execute(&statement, &[&ALL_IPS, &ACCOUNT_MAX_FAILURES])
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_identifiers_are_keyed_by_a_hash_never_in_clear() {
+        let subject = Claimant::Unknown {
+            lookup_key: "john@mail.com",
+        }
+        .subject();
+        assert!(subject.starts_with("id:"), "{subject}");
+        assert_eq!(subject.len(), 3 + 64);
+        assert!(!subject.contains("john"));
+        let other = Claimant::Unknown {
+            lookup_key: "jane@mail.com",
+        }
+        .subject();
+        assert_ne!(subject, other);
+        let account = Claimant::Account {
+            user_id: 7,
+            password_hash: "",
+        };
+        assert_eq!(account.subject(), "user:7");
+    }
+}
