@@ -14,6 +14,8 @@ pub mod docs;
 pub mod error;
 pub mod identity;
 pub mod lambda;
+pub mod mail;
+pub mod one_time_tokens;
 pub mod password;
 pub mod request;
 pub mod response;

@@ -38,6 +38,7 @@ struct LoginBody {
     responses(
         (status = 200, description = "Signed in.", body = Envelope<SignedIn>),
         (status = 401, description = "`invalid_credentials`: unknown login or wrong password (the same answer for both).", body = ErrorBody),
+        (status = 403, description = "`email_unverified`: with `REQUIRE_VERIFIED_EMAIL`, the account's email is not verified yet (said only after a correct password).", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: the account is locked after 5 failures in a row.", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
         BodyErrors, ServerErrors))]
@@ -84,6 +85,10 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         }
     };
 
+    if app.config.mail.require_verified_email && user.email.is_some() && !user.email_verified {
+        tracing::info!(user_id = user.id, "login refused: email unverified");
+        return Err(ApiError::EmailUnverified);
+    }
     let new_hash = match needs_rehash {
         true => Some(app.passwords.hash(&password).await?),
         false => None,
