@@ -74,6 +74,13 @@ pub struct MailConfig {
     /// `REQUIRE_VERIFIED_EMAIL` (true/false, default false): a password login of an
     /// account whose email is set but unverified gets 403 `email_unverified`.
     pub require_verified_email: bool,
+    /// `MAINTENANCE_INTERVAL_MS`: pause between two maintenance rounds in the local loop
+    /// and within one Lambda invocation. Default 1000.
+    pub maintenance_interval: Duration,
+    /// `MAINTENANCE_POLL_SECS`: how long one scheduled maintenance invocation keeps
+    /// running rounds, so that mail waits seconds rather than until the next schedule.
+    /// Default 0 (one round).
+    pub maintenance_poll: Duration,
 }
 
 impl MailConfig {
@@ -325,6 +332,13 @@ fn mail_config(
         )?),
         reset_ttl: Duration::from_secs(number(var, "PASSWORD_RESET_TTL", 3_600, 60..=86_400)?),
         require_verified_email,
+        maintenance_interval: Duration::from_millis(number(
+            var,
+            "MAINTENANCE_INTERVAL_MS",
+            1_000,
+            100..=60_000,
+        )?),
+        maintenance_poll: Duration::from_secs(number(var, "MAINTENANCE_POLL_SECS", 0, 0..=840)?),
     })
 }
 

@@ -2,6 +2,7 @@
 //! `LATCHKEY_E2E_URL`, real Postgres), as a client of the API would use it.
 
 mod contacts;
+mod mail;
 mod users;
 
 use latchkey_tests::{Http, TestResponse, json, unique};

@@ -332,11 +332,13 @@ pub struct Http {
 /// file named by `LATCHKEY_E2E_SECRETS_FILE`, one per line, so that a later test can prove
 /// none of them reached the stack's logs.
 fn remember_secrets(value: &Value) {
-    const SECRET_FIELDS: [&str; 4] = [
+    const SECRET_FIELDS: [&str; 5] = [
         "password",
         "current_password",
         "access_token",
         "refresh_token",
+        // One-time tokens from mailed links.
+        "token",
     ];
     fn collect<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
         match value {

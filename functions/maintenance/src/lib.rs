@@ -69,23 +69,43 @@ impl<'a> Maintenance<'a> {
         Ok(report)
     }
 
-    /// Rounds every `MAINTENANCE_INTERVAL_MS` (default 1000) for ever; a failed round
-    /// (e.g. the database is down) is logged and the next one tries again.
-    pub async fn run_forever(&self) {
-        let interval = std::env::var("MAINTENANCE_INTERVAL_MS")
-            .ok()
-            .and_then(|ms| ms.parse().ok())
-            .map_or(Duration::from_secs(1), Duration::from_millis);
+    /// A round every `interval` for ever (the local loop); a failed round (e.g. the
+    /// database is down) is logged and the next one tries again.
+    pub async fn run_forever(&self, interval: Duration) {
         tracing::info!(
             interval_ms = interval.as_millis() as u64,
             "maintenance loop started"
         );
         loop {
-            if let Err(err) = self.round().await {
-                tracing::warn!(code = err.code(), error = %err, "maintenance round failed");
-            }
+            self.logged_round().await;
             tokio::time::sleep(interval).await;
         }
+    }
+
+    /// One invocation on Lambda: a round, then further rounds every `interval` until
+    /// `poll` has passed (`MAINTENANCE_POLL_SECS`), so that with a one-minute schedule
+    /// mail waits seconds, not a minute, without any function having to wake this one.
+    pub async fn run_for(&self, poll: Duration, interval: Duration) -> Result<Report, ApiError> {
+        let started = tokio::time::Instant::now();
+        let mut total = self.round().await?;
+        while started.elapsed() + interval < poll {
+            tokio::time::sleep(interval).await;
+            if let Some(report) = self.logged_round().await {
+                total.sent += report.sent;
+                total.failed += report.failed;
+                total.deleted += report.deleted;
+            }
+        }
+        Ok(total)
+    }
+
+    async fn logged_round(&self) -> Option<Report> {
+        self.round()
+            .await
+            .inspect_err(|err| {
+                tracing::warn!(code = err.code(), error = %err, "maintenance round failed");
+            })
+            .ok()
     }
 
     /// Claims up to [`BATCH`] due mails and tries each once; returns (sent, failed).
