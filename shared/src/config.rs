@@ -320,7 +320,17 @@ fn mail_config(
     Ok(MailConfig {
         app_url,
         from,
-        subject_prefix: var("MAIL_SUBJECT_PREFIX").unwrap_or_else(|| "[Latchkey] ".to_owned()),
+        subject_prefix: match var("MAIL_SUBJECT_PREFIX") {
+            // Subjects are at most 200 characters (outbox); the longest text is ~40.
+            Some(prefix) if prefix.chars().count() > 100 || prefix.contains(['\r', '\n']) => {
+                return Err(problem(
+                    "MAIL_SUBJECT_PREFIX",
+                    "must be one line of at most 100 characters",
+                ));
+            }
+            Some(prefix) => prefix,
+            None => "[Latchkey] ".to_owned(),
+        },
         smtp_url,
         smtp_timeout: Duration::from_secs(number(var, "SMTP_TIMEOUT_SECS", 10, 1..=120)?),
         retry_base: Duration::from_secs(number(var, "MAIL_RETRY_BASE_SECS", 30, 0..=3600)?),
@@ -710,6 +720,8 @@ mod tests {
             ("SMTP_URL", "http://mail.example"),
             ("REQUIRE_VERIFIED_EMAIL", "yes"),
             ("PASSWORD_RESET_TTL", "10"),
+            ("MAIL_SUBJECT_PREFIX", "x\ny"),
+            ("MAINTENANCE_POLL_SECS", "900"),
         ] {
             let bad = [&base[..], &[(name, value)]].concat();
             assert!(error(&bad).starts_with(&format!("{name}:")), "{name}");

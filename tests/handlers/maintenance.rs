@@ -253,3 +253,31 @@ async fn clean_up_deletes_only_what_expired_or_was_spent() {
     assert_eq!(count_rows(&t, "outbox").await, 2);
     assert_eq!(count_rows(&t, "mail_requests").await, 2);
 }
+
+#[tokio::test]
+async fn a_scheduled_invocation_keeps_delivering_for_its_poll_window() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let app = t.reconfigured(&[("SMTP_URL", &real_server_url())]);
+    let email = format!("poll-{}@example.com", unique());
+    let maintenance = maintenance(&app);
+    let invocation = maintenance.run_for(Duration::from_secs(3), Duration::from_millis(300));
+    let later_mail = async {
+        // Queued after the invocation's first round: a one-round invocation would miss it.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        api.register(
+            json!({"login": format!("p-{}", unique()), "email": &email, "password": PASSWORD}),
+        )
+        .await;
+    };
+    let started = Instant::now();
+    let (report, ()) = tokio::join!(invocation, later_mail);
+    let took = started.elapsed();
+    assert_eq!(report.unwrap().sent, 1);
+    assert!(
+        (Duration::from_millis(2500)..Duration::from_secs(5)).contains(&took),
+        "{took:?}"
+    );
+    assert_eq!(count_rows(&t, "outbox").await, 0);
+    latchkey_tests::wait_for_mailed_token(&email, "verify-email", Duration::from_secs(1)).await;
+}
