@@ -167,7 +167,8 @@ PY
 # A real SMTP server on 127.0.0.1:${LOCAL_SMTP_PORT:-1025} (Python's aiosmtpd, installed
 # into a venv under local/.data on first use) that stores every message it receives as one
 # file in the Maildir local/.data/mail/new/. Exports SMTP_URL (for maintenance; one set in
-# local/.env wins) and LATCHKEY_MAILDIR (for the tests). An SMTP server already on the port is used as it is.
+# local/.env wins) and LATCHKEY_MAILDIR (for the tests). An SMTP server already listening
+# on the port is used as it is.
 start_smtp() {
   local port=${LOCAL_SMTP_PORT:-1025} venv="$DATA/smtp-venv"
   export SMTP_URL=${SMTP_URL:-smtp://127.0.0.1:$port} LATCHKEY_MAILDIR="$DATA/mail"
