@@ -28,6 +28,18 @@ pub enum BodyErrors<'a> {
     PayloadTooLarge(ErrorBody<'a>),
 }
 
+/// Routes that take a mailed link's token in a JSON body.
+#[derive(IntoResponses)]
+pub enum LinkBodyErrors<'a> {
+    /// `invalid_link` (the token is unknown, expired, used, superseded or void; one answer
+    /// for all), `invalid_json` or `validation_failed`.
+    #[response(status = 400)]
+    BadRequest(ErrorBody<'a>),
+    /// `payload_too_large`: the body is over 64 KiB.
+    #[response(status = 413)]
+    PayloadTooLarge(ErrorBody<'a>),
+}
+
 /// Routes that need `Authorization: Bearer <access token>`.
 #[derive(IntoResponses)]
 pub enum AuthErrors<'a> {

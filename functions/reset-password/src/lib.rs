@@ -11,8 +11,7 @@ use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::db::GenericClient;
-use shared::docs::{BodyErrors, ServerErrors};
-use shared::error::ErrorBody;
+use shared::docs::{LinkBodyErrors, ServerErrors};
 use shared::identity::Password;
 use shared::mail::{self, Messages};
 use shared::one_time_tokens::{self, Kind, required_text};
@@ -38,8 +37,7 @@ struct ResetBody {
 #[utoipa::path(operation_id = "reset_password", post, path = "/auth/password/reset", tag = "auth", request_body = ResetBody,
     responses(
         (status = 200, description = "Password reset; every other session revoked; signed in.", body = Envelope<SignedIn>),
-        (status = 400, description = "`invalid_link`: the token is unknown, expired, used, superseded or void; `validation_failed`: the new password breaks a rule (the token stays usable).", body = ErrorBody),
-        BodyErrors, ServerErrors))]
+        LinkBodyErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let body: ResetBody = json_body(&req)?;
     let mut fields = Fields::default();

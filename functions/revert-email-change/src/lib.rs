@@ -6,7 +6,7 @@
 //! account and moved its email loses it again.
 
 use shared::db::GenericClient;
-use shared::docs::{BodyErrors, ServerErrors};
+use shared::docs::{LinkBodyErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::one_time_tokens::{self, Kind, LinkBody};
 use shared::request::json_body;
@@ -18,9 +18,8 @@ use shared::{ApiError, App, Body, Request, Response, response, sessions, throttl
     request_body = LinkBody,
     responses(
         (status = 200, description = "The old address is the verified email again; every session is revoked.", body = Envelope<Empty>),
-        (status = 400, description = "`invalid_link`: the token is unknown, expired, used or superseded (or `validation_failed`, `invalid_json`).", body = ErrorBody),
         (status = 409, description = "`user_exists`: the old address now belongs to another account.", body = ErrorBody),
-        BodyErrors, ServerErrors))]
+        LinkBodyErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let token = json_body::<LinkBody>(&req)?.token()?;
     let mut db = app.db().await?;

@@ -8,7 +8,7 @@
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 use shared::db::GenericClient;
-use shared::docs::{BodyErrors, ServerErrors};
+use shared::docs::{LinkBodyErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::one_time_tokens::{self, Kind, LinkBody};
 use shared::request::json_body;
@@ -26,9 +26,8 @@ struct EmailVerified {
 #[utoipa::path(operation_id = "verify_email", post, path = "/auth/verify-email", tag = "auth", request_body = LinkBody,
     responses(
         (status = 200, description = "The address is the account's verified email.", body = Envelope<EmailVerified>),
-        (status = 400, description = "`invalid_link`: the token is unknown, expired, used, superseded or void (or `validation_failed`, `invalid_json`).", body = ErrorBody),
         (status = 409, description = "`user_exists`: another account took the address meanwhile.", body = ErrorBody),
-        BodyErrors, ServerErrors))]
+        LinkBodyErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let token = json_body::<LinkBody>(&req)?.token()?;
     let mut db = app.db().await?;
