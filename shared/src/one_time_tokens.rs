@@ -196,6 +196,17 @@ pub async fn spend(
     token: &str,
 ) -> Result<Spent, ApiError> {
     let token_hash = presented_hash(token)?;
+    // The account's row first, then the token's, the order `issue` takes them in: a reset
+    // and a concurrent forgot-password never wait for each other in a cycle.
+    let owner = client
+        .prepare_cached("SELECT user_id FROM one_time_tokens WHERE token_hash = $1 AND kind = $2")
+        .await?;
+    let owner: i64 = client
+        .query_opt(&owner, &[&token_hash, &kind.as_str()])
+        .await?
+        .ok_or(ApiError::InvalidLink)?
+        .try_get("user_id")?;
+    users::lock(client, owner).await?;
     let sql = format!(
         "UPDATE one_time_tokens t SET used_at = now()
          FROM users u

@@ -204,3 +204,28 @@ async fn of_two_resets_with_one_link_exactly_one_succeeds() {
     statuses.sort();
     assert_eq!(statuses, [200, 400]);
 }
+
+#[tokio::test]
+async fn a_reset_racing_a_new_reset_request_never_fails_with_a_server_error() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    api.sign_up_with_email("fin", "fin@example.com").await;
+    let sql = t.sql().await;
+    for round in 0..10 {
+        sql.execute("DELETE FROM mail_requests", &[]).await.unwrap();
+        api.forgot_password("fin").await;
+        let token = api.link_token("fin@example.com", "reset-password").await;
+        sql.execute("DELETE FROM mail_requests", &[]).await.unwrap();
+        let password = format!("new password {round}");
+        let (reset, forgot) = tokio::join!(
+            api.reset_password(&token, &password),
+            api.forgot_password("fin"),
+        );
+        assert!(
+            reset.status == 200 || reset.error_code() == "invalid_link",
+            "{}",
+            reset.body
+        );
+        assert_eq!(forgot.status, 202, "{}", forgot.body);
+    }
+}

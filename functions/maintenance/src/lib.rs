@@ -176,26 +176,29 @@ impl<'a> Maintenance<'a> {
     }
 
     /// Deletes what has expired, at most [`CLEANUP_BATCH`] rows per table; returns how
-    /// many rows went.
+    /// many rows went. Rows a request holds locked are left for the next round, so clean-up
+    /// never waits for, or deadlocks with, a request.
     pub async fn clean_up(&self) -> Result<u64, ApiError> {
         const DELETIONS: [&str; 4] = [
             "DELETE FROM sessions WHERE id IN (
-                SELECT id FROM sessions WHERE expires_at < now() LIMIT $1)",
+                SELECT id FROM sessions WHERE expires_at < now()
+                LIMIT $1 FOR UPDATE SKIP LOCKED)",
             // Spent tokens stay an hour, so a second click on a verification link is
             // still recognised.
             "DELETE FROM one_time_tokens WHERE id IN (
                 SELECT id FROM one_time_tokens
                 WHERE expires_at < now() OR superseded_at IS NOT NULL
                    OR used_at < now() - interval '1 hour'
-                LIMIT $1)",
+                LIMIT $1 FOR UPDATE SKIP LOCKED)",
             "DELETE FROM outbox WHERE id IN (
                 SELECT id FROM outbox
                 WHERE (sent_at IS NULL AND expires_at < now())
                    OR sent_at < now() - interval '1 day'
-                LIMIT $1)",
+                LIMIT $1 FOR UPDATE SKIP LOCKED)",
             "DELETE FROM mail_requests WHERE ctid IN (
                 SELECT ctid FROM mail_requests
-                WHERE requested_at < now() - interval '1 day' LIMIT $1)",
+                WHERE requested_at < now() - interval '1 day'
+                LIMIT $1 FOR UPDATE SKIP LOCKED)",
         ];
         let db = self.app.db().await?;
         let mut deleted = 0;
