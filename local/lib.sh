@@ -295,3 +295,48 @@ url = urllib.parse.urlsplit(sys.argv[1])
 print(urllib.parse.urlunsplit(url._replace(path="/" + sys.argv[2])))
 PY
 }
+
+# A real SMTP server on 127.0.0.1:${LOCAL_SMTP_PORT:-1025} (Python's aiosmtpd, installed
+# into a venv under local/.data on first use) that stores every message it receives as one
+# file in the Maildir local/.data/mail/new/. Exports SMTP_URL (for maintenance; one set in
+# local/.env wins) and LATCHKEY_MAILDIR (for the tests). An SMTP server already listening
+# on the port is used as it is.
+start_smtp() {
+  local port=${LOCAL_SMTP_PORT:-1025} venv="$DATA/smtp-venv"
+  export SMTP_URL=${SMTP_URL:-smtp://127.0.0.1:$port} LATCHKEY_MAILDIR="$DATA/mail"
+  mkdir -p "$DATA/mail/new" "$DATA/mail/cur" "$DATA/mail/tmp"
+  if (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    say "using the SMTP server already listening on 127.0.0.1:$port"
+    return
+  fi
+  if ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+    say "installing aiosmtpd (the local SMTP server) into local/.data/smtp-venv"
+    python3 -m venv "$venv" &&
+      "$venv/bin/pip" install --quiet --disable-pip-version-check 'aiosmtpd==1.4.6' >&2 ||
+      die "could not install aiosmtpd"
+  fi
+  say "SMTP server on 127.0.0.1:$port; mail lands in local/.data/mail/new/"
+  "$venv/bin/python" -m aiosmtpd -n -l "127.0.0.1:$port" \
+    -c aiosmtpd.handlers.Mailbox "$DATA/mail" >"$DATA/smtp.log" 2>&1 &
+  LATCHKEY_SMTP_PID=$!
+  for _ in $(seq 50); do
+    (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return
+    sleep 0.1
+  done
+  die "the SMTP server did not start; see local/.data/smtp.log"
+}
+
+# The maintenance loop (target/debug/maintenance --loop): delivers the outbox within a
+# second or two and deletes what expired. $1: its log file.
+start_maintenance() {
+  say "maintenance loop delivering mail via ${SMTP_URL:-smtp://127.0.0.1:1025} (log: ${1#"$ROOT/"})"
+  "$ROOT/target/debug/maintenance" --loop >"$1" 2>&1 &
+  LATCHKEY_MAINTENANCE_PID=$!
+}
+
+# Stops what start_smtp and start_maintenance started.
+stop_mail() {
+  [[ -n ${LATCHKEY_MAINTENANCE_PID:-} ]] && kill "$LATCHKEY_MAINTENANCE_PID" 2>/dev/null
+  [[ -n ${LATCHKEY_SMTP_PID:-} ]] && kill "$LATCHKEY_SMTP_PID" 2>/dev/null
+  return 0
+}

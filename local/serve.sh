@@ -11,5 +11,10 @@ ensure_postgres
 ensure_cargo_lambda
 build_functions
 run_migrations
+start_smtp
+start_maintenance "$DATA/maintenance.log"
+# watch runs in a subshell (it execs), so that this script outlives it and stops the mail
+# helpers when it ends.
+trap stop_mail EXIT
 say "serving on http://127.0.0.1:${PORT:-8000} (admin login: ${ADMIN_LOGIN:-none}; password in local/.env)"
-watch "${PORT:-8000}"
+(watch "${PORT:-8000}")

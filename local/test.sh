@@ -11,7 +11,7 @@ require_prerequisites
 export APP_SETTINGS=testing SCRYPT_LOG_N=${TEST_SCRYPT_LOG_N:-10} RUST_LOG=${RUST_LOG:-info}
 unset ADMIN_LOGIN ADMIN_PASSWORD
 load_env
-unset ADMIN_LOGIN ADMIN_PASSWORD
+unset ADMIN_LOGIN ADMIN_PASSWORD SMTP_URL
 ensure_postgres
 ensure_cargo_lambda
 
@@ -24,6 +24,7 @@ app_url=$DATABASE_URL
 e2e_db="latchkey_e2e_$$"
 watch_pid=
 cleanup() {
+  stop_mail
   [[ -n $watch_pid ]] && kill -TERM -- "-$watch_pid" 2>/dev/null && sleep 2
   pg_psql "$app_url" -q -c "DROP DATABASE IF EXISTS $e2e_db WITH (FORCE)" >/dev/null 2>&1 || true
   [[ ${LATCHKEY_STARTED_PG:-} == 1 ]] && stop_postgres_cluster
@@ -41,6 +42,8 @@ export DATABASE_URL=$(database_url_for "$e2e_db")
 export ADMIN_LOGIN=e2e-admin ADMIN_PASSWORD=$(random_secret)
 export LATCHKEY_E2E_ADMIN_LOGIN=$ADMIN_LOGIN LATCHKEY_E2E_ADMIN_PASSWORD=$ADMIN_PASSWORD
 run_migrations
+start_smtp
+start_maintenance "$ROOT/target/e2e-maintenance.log"
 
 log="$ROOT/target/e2e-watch.log"
 say "serving the stack for end-to-end tests on 127.0.0.1:$port (log: target/e2e-watch.log)"

@@ -48,6 +48,7 @@ pub struct Config {
     pub directory: Directory,
     pub client_ip: ClientIpConfig,
     pub limits: LimitConfig,
+    pub mail: MailConfig,
 }
 
 /// `USER_DIRECTORY`: `members` (default) lets every signed-in user list users and read
@@ -71,6 +72,48 @@ pub struct LimitConfig {
     /// `IP_RATE_LIMIT_PER_MINUTE`: requests per client IP per minute on each limited route;
     /// default 30 in production, unlimited otherwise; `0` means unlimited.
     pub ip_per_minute: Option<u32>,
+}
+
+/// Verified email, recovery links and mail delivery.
+pub struct MailConfig {
+    /// `APP_URL`: the client application that receives the links
+    /// (`{APP_URL}/verify-email#token=...`). Required in production; default in
+    /// development and testing: `http://127.0.0.1:3000`. Never taken from a request.
+    pub app_url: String,
+    /// `MAIL_FROM`: the sender of every mail, e.g. `Latchkey <no-reply@example.com>`.
+    /// Required in production (by `maintenance`, the only sender).
+    pub from: Option<String>,
+    /// `MAIL_SUBJECT_PREFIX`: put before every subject. Default `[Latchkey] `.
+    pub subject_prefix: String,
+    /// `SMTP_URL`: where `maintenance` delivers mail, e.g. `smtp://127.0.0.1:1025`
+    /// locally, `smtp://USER:PASSWORD@email-smtp.REGION.amazonaws.com:587?tls=required`
+    /// for Amazon SES (STARTTLS). May hold credentials. Default outside production:
+    /// `smtp://127.0.0.1:1025`.
+    pub smtp_url: Option<SecretString>,
+    /// `SMTP_TIMEOUT_SECS`: cap on one SMTP conversation. Default 10.
+    pub smtp_timeout: Duration,
+    /// `MAIL_RETRY_BASE_SECS`: the first retry delay after a failed send; it doubles
+    /// with each attempt, up to an hour. Default 30.
+    pub retry_base: Duration,
+    /// `EMAIL_VERIFICATION_TTL` seconds, default 86 400 (24 h).
+    pub verification_ttl: Duration,
+    /// `PASSWORD_RESET_TTL` seconds, default 3 600 (1 h).
+    pub reset_ttl: Duration,
+    /// `REQUIRE_VERIFIED_EMAIL` (true/false, default false): a password login of an
+    /// account whose email is set but unverified gets 403 `email_unverified`.
+    pub require_verified_email: bool,
+    /// `MAINTENANCE_INTERVAL_MS`: pause between two maintenance rounds in the local loop
+    /// and within one Lambda invocation. Default 1000.
+    pub maintenance_interval: Duration,
+    /// `MAINTENANCE_POLL_SECS`: how long one scheduled maintenance invocation keeps
+    /// running rounds, so that mail waits seconds rather than until the next schedule.
+    /// Default 0 (one round).
+    pub maintenance_poll: Duration,
+}
+
+impl MailConfig {
+    /// How long an email-change revert link lives: 7 days.
+    pub const REVERT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 }
 
 pub struct DatabaseConfig {
@@ -322,6 +365,7 @@ impl Config {
             if production { 30 } else { 0 },
             0..=1_000_000,
         )?;
+        let mail = mail_config(&var, production)?;
 
         Ok(Config {
             environment,
@@ -334,8 +378,74 @@ impl Config {
             limits: LimitConfig {
                 ip_per_minute: (ip_per_minute > 0).then_some(ip_per_minute),
             },
+            mail,
         })
     }
+}
+
+fn mail_config(
+    var: &impl Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<MailConfig, ConfigError> {
+    let app_url = match var("APP_URL") {
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            url.trim_end_matches('/').to_owned()
+        }
+        Some(_) => return Err(problem("APP_URL", "must be an http:// or https:// URL")),
+        None if production => return Err(problem("APP_URL", "is required in production")),
+        None => "http://127.0.0.1:3000".to_owned(),
+    };
+    let from = match var("MAIL_FROM") {
+        Some(from) => Some(from),
+        None if production => None,
+        None => Some("Latchkey <no-reply@latchkey.localhost>".to_owned()),
+    };
+    let smtp_url = match var("SMTP_URL") {
+        Some(url) if url.starts_with("smtp://") || url.starts_with("smtps://") => {
+            Some(SecretString::from(url))
+        }
+        Some(_) => return Err(problem("SMTP_URL", "must be an smtp:// or smtps:// URL")),
+        None if production => None,
+        None => Some(SecretString::from("smtp://127.0.0.1:1025")),
+    };
+    let require_verified_email = match var("REQUIRE_VERIFIED_EMAIL").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(problem("REQUIRE_VERIFIED_EMAIL", "must be true or false")),
+    };
+    Ok(MailConfig {
+        app_url,
+        from,
+        subject_prefix: match var("MAIL_SUBJECT_PREFIX") {
+            // Subjects are at most 200 characters (outbox); the longest text is ~40.
+            Some(prefix) if prefix.chars().count() > 100 || prefix.contains(['\r', '\n']) => {
+                return Err(problem(
+                    "MAIL_SUBJECT_PREFIX",
+                    "must be one line of at most 100 characters",
+                ));
+            }
+            Some(prefix) => prefix,
+            None => "[Latchkey] ".to_owned(),
+        },
+        smtp_url,
+        smtp_timeout: Duration::from_secs(number(var, "SMTP_TIMEOUT_SECS", 10, 1..=120)?),
+        retry_base: Duration::from_secs(number(var, "MAIL_RETRY_BASE_SECS", 30, 0..=3600)?),
+        verification_ttl: Duration::from_secs(number(
+            var,
+            "EMAIL_VERIFICATION_TTL",
+            86_400,
+            60..=2_592_000,
+        )?),
+        reset_ttl: Duration::from_secs(number(var, "PASSWORD_RESET_TTL", 3_600, 60..=86_400)?),
+        require_verified_email,
+        maintenance_interval: Duration::from_millis(number(
+            var,
+            "MAINTENANCE_INTERVAL_MS",
+            1_000,
+            100..=60_000,
+        )?),
+        maintenance_poll: Duration::from_secs(number(var, "MAINTENANCE_POLL_SECS", 0, 0..=840)?),
+    })
 }
 
 fn hs256_secret(
@@ -767,6 +877,58 @@ mod tests {
         assert_eq!(config(&both).unwrap().admin.unwrap().login, "root");
     }
 
+    #[test]
+    fn mail_settings_have_local_defaults_and_production_needs_the_app_url() {
+        let base = [("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)];
+        let mail = config(&base).unwrap().mail;
+        assert_eq!(mail.app_url, "http://127.0.0.1:3000");
+        assert_eq!(mail.subject_prefix, "[Latchkey] ");
+        assert_eq!(mail.verification_ttl, Duration::from_secs(86_400));
+        assert_eq!(mail.reset_ttl, Duration::from_secs(3_600));
+        assert!(mail.smtp_url.is_some() && mail.from.is_some());
+        assert!(!mail.require_verified_email);
+
+        let set = [
+            &base[..],
+            &[
+                ("APP_URL", "https://app.example/"),
+                ("REQUIRE_VERIFIED_EMAIL", "true"),
+            ],
+        ]
+        .concat();
+        let mail = config(&set).unwrap().mail;
+        assert_eq!(mail.app_url, "https://app.example", "no trailing slash");
+        assert!(mail.require_verified_email);
+
+        for (name, value) in [
+            ("APP_URL", "app.example"),
+            ("SMTP_URL", "http://mail.example"),
+            ("REQUIRE_VERIFIED_EMAIL", "yes"),
+            ("PASSWORD_RESET_TTL", "10"),
+            ("MAIL_SUBJECT_PREFIX", "x\ny"),
+            ("MAINTENANCE_POLL_SECS", "900"),
+        ] {
+            let bad = [&base[..], &[(name, value)]].concat();
+            assert!(error(&bad).starts_with(&format!("{name}:")), "{name}");
+        }
+        let production = [
+            &base[..],
+            &[
+                ("APP_SETTINGS", "production"),
+                ("JWT_SECRET", "Zq8#vL2!mN5@xR7$kT1%wY4^pB6&cF9*"),
+                ("JWT_ISSUER", "https://auth.example"),
+            ],
+        ]
+        .concat();
+        assert_eq!(error(&production), "APP_URL: is required in production");
+        let with_url = [&production[..], &[("APP_URL", "https://app.example")]].concat();
+        let mail = config(&with_url).unwrap().mail;
+        assert!(
+            mail.smtp_url.is_none() && mail.from.is_none(),
+            "no local defaults in production"
+        );
+    }
+
     mod rs256 {
         use super::*;
         use crate::tokens::test_keys::{KEYS, SHORT};
@@ -957,6 +1119,7 @@ mod tests {
                 ("APP_SETTINGS", "production"),
                 ("JWT_ISSUER", "https://auth.example"),
                 ("JWT_AUDIENCE", "https://api.example"),
+                ("APP_URL", "https://app.example"),
             ];
             let short = [
                 &production[..],

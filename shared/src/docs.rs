@@ -28,6 +28,30 @@ pub enum BodyErrors<'a> {
     PayloadTooLarge(ErrorBody<'a>),
 }
 
+/// Routes that take a mailed link's token in a JSON body.
+#[derive(IntoResponses)]
+pub enum LinkBodyErrors<'a> {
+    /// `invalid_link` (the token is unknown, expired, used, superseded or void; one answer
+    /// for all), `invalid_json` or `validation_failed`.
+    #[response(status = 400)]
+    BadRequest(ErrorBody<'a>),
+    /// `payload_too_large`: the body is over 64 KiB.
+    #[response(status = 413)]
+    PayloadTooLarge(ErrorBody<'a>),
+}
+
+/// Routes anyone may call without a token, limited per client IP (`IP_RATE_LIMIT_PER_MINUTE`).
+#[derive(IntoResponses)]
+pub enum PublicRouteErrors<'a> {
+    /// `forbidden`: behind CloudFront, a request without the origin secret.
+    #[response(status = 403)]
+    Forbidden(ErrorBody<'a>),
+    /// `rate_limited`: too many requests from this client IP; `Retry-After` says when the
+    /// rate window ends.
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds until the rate window ends.")))]
+    RateLimited(ErrorBody<'a>),
+}
+
 /// Routes that need `Authorization: Bearer <access token>`.
 #[derive(IntoResponses)]
 pub enum AuthErrors<'a> {

@@ -21,6 +21,10 @@ pub enum ApiError {
     /// 400 `validation_failed`: well-formed input that breaks a rule, per field.
     #[error("validation failed")]
     Validation(FieldErrors),
+    /// 400 `invalid_link`: a one-time token (from a mailed link) that is unknown,
+    /// expired, used, superseded or void.
+    #[error("invalid link")]
+    InvalidLink,
     /// 401 `missing_token`: no `Authorization: Bearer <token>` where one is required.
     #[error("missing bearer token")]
     MissingToken,
@@ -40,6 +44,10 @@ pub enum ApiError {
     /// 403 `wrong_password`: the confirming password is not the caller's.
     #[error("wrong password")]
     WrongPassword,
+    /// 403 `email_unverified`: the account's email must be verified first
+    /// (`REQUIRE_VERIFIED_EMAIL`).
+    #[error("email unverified")]
+    EmailUnverified,
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
@@ -73,9 +81,9 @@ pub struct ErrorBody<'a> {
     /// Always `"error"`.
     #[schema(pattern = "^error$")]
     status: &'static str,
-    /// What went wrong, in snake_case: `invalid_json`, `validation_failed`, `missing_token`,
-    /// `invalid_token`, `token_reused`, `invalid_credentials`, `forbidden`,
-    /// `wrong_password`, `not_found`, `user_exists`, `payload_too_large`,
+    /// What went wrong, in snake_case: `invalid_json`, `validation_failed`, `invalid_link`,
+    /// `missing_token`, `invalid_token`, `token_reused`, `invalid_credentials`, `forbidden`,
+    /// `wrong_password`, `email_unverified`, `not_found`, `user_exists`, `payload_too_large`,
     /// `too_many_attempts`, `rate_limited`, `database_unavailable`, `internal_error`.
     code: &'static str,
     /// One human sentence.
@@ -102,10 +110,12 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidJson(_) | Self::Validation(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidJson(_) | Self::Validation(_) | Self::InvalidLink => {
+                StatusCode::BAD_REQUEST
+            }
             Self::MissingToken | Self::InvalidToken | Self::TokenReused => StatusCode::UNAUTHORIZED,
             Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::WrongPassword => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::WrongPassword | Self::EmailUnverified => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::UserExists => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -121,12 +131,14 @@ impl ApiError {
         match self {
             Self::InvalidJson(_) => "invalid_json",
             Self::Validation(_) => "validation_failed",
+            Self::InvalidLink => "invalid_link",
             Self::MissingToken => "missing_token",
             Self::InvalidToken => "invalid_token",
             Self::TokenReused => "token_reused",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden => "forbidden",
             Self::WrongPassword => "wrong_password",
+            Self::EmailUnverified => "email_unverified",
             Self::NotFound => "not_found",
             Self::UserExists => "user_exists",
             Self::PayloadTooLarge => "payload_too_large",
@@ -141,6 +153,7 @@ impl ApiError {
         match self {
             Self::InvalidJson(reason) => reason,
             Self::Validation(_) => "The request has invalid fields.",
+            Self::InvalidLink => "The link is invalid, expired or already used; ask for a new one.",
             Self::MissingToken => "A bearer access token is required.",
             Self::InvalidToken => "The token is invalid, expired or revoked.",
             Self::TokenReused => {
@@ -149,6 +162,7 @@ impl ApiError {
             Self::InvalidCredentials => "Invalid login or password.",
             Self::Forbidden => "You are not allowed to do this.",
             Self::WrongPassword => "The password is wrong.",
+            Self::EmailUnverified => "Verify your email address first.",
             Self::NotFound => "Not found.",
             Self::UserExists => "User already exists",
             Self::PayloadTooLarge => "The request body is larger than 64 KiB.",

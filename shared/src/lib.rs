@@ -16,6 +16,8 @@ pub mod docs;
 pub mod error;
 pub mod identity;
 pub mod lambda;
+pub mod mail;
+pub mod one_time_tokens;
 pub mod password;
 pub mod ratelimit;
 pub mod request;

@@ -13,24 +13,28 @@ use crate::error::ApiError;
 use crate::identity::Role;
 
 /// The columns [`User::from_row`] reads, for a `users` table aliased `u`.
-pub const COLUMNS: &str =
-    "u.id, u.login, u.name, u.email, u.phone, u.role, u.created_at, u.updated_at";
+pub const COLUMNS: &str = "u.id, u.login, u.name, u.email, u.pending_email, u.email_verified, \
+    u.phone, u.role, u.created_at, u.updated_at";
 
 /// A user, serialized as the contract's full object. Never holds the password hash.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": 1, "login": "john@mail.com", "name": "John",
-    "email": "john@mail.com", "phone": null, "role": "user",
+    "email": "john@mail.com", "pending_email": null, "phone": null, "role": "user", "email_verified": false,
     "created_at": "2026-11-22T03:21:11Z", "updated_at": "2026-11-22T03:21:11Z"}))]
 pub struct User {
     pub id: i64,
     /// Unique case-insensitively, across logins, emails and phones.
     pub login: String,
     pub name: Option<String>,
-    /// Lower-cased.
+    /// Lower-cased. The address used for login and recovery.
     pub email: Option<String>,
+    /// A new email asked for and not yet verified; `email` stays in use until then.
+    pub pending_email: Option<String>,
     /// E.164.
     pub phone: Option<String>,
     pub role: Role,
+    /// True once a link mailed to `email` was used.
+    pub email_verified: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -105,6 +109,36 @@ pub async fn find(client: &impl GenericClient, id: i64) -> Result<Option<User>, 
         .transpose()
 }
 
+/// The user an identifier (login, email or phone, as [`crate::identity::lookup_key`]
+/// normalises it) names, if any.
+pub async fn find_by_identifier(
+    client: &impl GenericClient,
+    key: &str,
+) -> Result<Option<User>, ApiError> {
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM user_identifiers i JOIN users u ON u.id = i.user_id
+             WHERE i.value = $1"
+        ))
+        .await?;
+    client
+        .query_opt(&statement, &[&key])
+        .await?
+        .as_ref()
+        .map(User::from_row)
+        .transpose()
+}
+
+/// Locks user `id`'s row until the transaction ends, so that what follows for this
+/// account (issuing a token, counting a mail request) happens one at a time. False when
+/// there is no such user.
+pub async fn lock(client: &impl GenericClient, id: i64) -> Result<bool, ApiError> {
+    let statement = client
+        .prepare_cached("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+        .await?;
+    Ok(client.query_opt(&statement, &[&id]).await?.is_some())
+}
+
 impl User {
     /// Reads [`COLUMNS`] from a row.
     pub fn from_row(row: &Row) -> Result<Self, ApiError> {
@@ -114,6 +148,8 @@ impl User {
             login: row.try_get("login")?,
             name: row.try_get("name")?,
             email: row.try_get("email")?,
+            pending_email: row.try_get("pending_email")?,
+            email_verified: row.try_get("email_verified")?,
             phone: row.try_get("phone")?,
             role: Role::parse(&role).map_err(ApiError::internal)?,
             created_at: row.try_get("created_at")?,

@@ -3,6 +3,7 @@
 
 mod contacts;
 mod idle;
+mod mail;
 mod users;
 
 use latchkey_tests::{Http, TestResponse, json, unique};

@@ -118,3 +118,21 @@ async fn operation_ids_are_unique() {
     assert_eq!(unique.len(), ids.len(), "{ids:?}");
     assert!(ids.contains(&"update_user".to_owned()) && ids.contains(&"update_user_put".to_owned()));
 }
+
+#[tokio::test]
+async fn the_link_routes_document_invalid_link() {
+    let doc = get("/openapi.json").await.body;
+    for path in [
+        "/auth/verify-email",
+        "/auth/password/reset",
+        "/auth/email-change/revert",
+    ] {
+        let description = doc["paths"][path]["post"]["responses"]["400"]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            description.contains("invalid_link"),
+            "{path}: {description}"
+        );
+    }
+}

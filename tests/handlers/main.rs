@@ -6,6 +6,7 @@ mod birthdays;
 mod contacts;
 mod db_faults;
 mod docs;
+mod email;
 mod get_me;
 mod health;
 mod jwks;
@@ -13,9 +14,11 @@ mod lockout;
 mod login;
 mod logout;
 mod logout_all;
+mod maintenance;
 mod migrate;
 mod migrate_cfn;
 mod races;
+mod recovery;
 mod refresh;
 mod register;
 mod token_attacks;
@@ -42,6 +45,15 @@ impl Api<'_> {
     pub async fn sign_up(&self, login: &str) -> TestResponse {
         let response = self
             .register(json!({"login": login, "password": PASSWORD}))
+            .await;
+        assert_eq!(response.status, 201, "{}", response.body);
+        response
+    }
+
+    /// Registers `login` with `email` and [`PASSWORD`] and asserts it worked.
+    pub async fn sign_up_with_email(&self, login: &str, email: &str) -> TestResponse {
+        let response = self
+            .register(json!({"login": login, "email": email, "password": PASSWORD}))
             .await;
         assert_eq!(response.status, 201, "{}", response.body);
         response
@@ -126,6 +138,61 @@ impl Api<'_> {
             .respond(::delete_user::handler(&self.0.app, request).await)
     }
 
+    pub async fn verify_email(&self, token: &str) -> TestResponse {
+        let request = req::post("/auth/verify-email", &json!({ "token": token }));
+        self.0
+            .respond(::verify_email::handler(&self.0.app, request).await)
+    }
+
+    pub async fn resend_verification(&self, login: &str) -> TestResponse {
+        let request = req::post("/auth/verify-email/resend", &json!({ "login": login }));
+        self.0
+            .respond(::resend_verification::handler(&self.0.app, request).await)
+    }
+
+    pub async fn forgot_password(&self, login: &str) -> TestResponse {
+        let request = req::post("/auth/password/forgot", &json!({ "login": login }));
+        self.0
+            .respond(::forgot_password::handler(&self.0.app, request).await)
+    }
+
+    pub async fn reset_password(&self, token: &str, password: &str) -> TestResponse {
+        let body = json!({ "token": token, "password": password });
+        let request = req::post("/auth/password/reset", &body);
+        self.0
+            .respond(::reset_password::handler(&self.0.app, request).await)
+    }
+
+    pub async fn revert_email_change(&self, token: &str) -> TestResponse {
+        let request = req::post("/auth/email-change/revert", &json!({ "token": token }));
+        self.0
+            .respond(::revert_email_change::handler(&self.0.app, request).await)
+    }
+
+    /// The mails queued for `to`, oldest first, as (subject, body).
+    pub async fn outbox(&self, to: &str) -> Vec<(String, String)> {
+        let sql = self.0.sql().await;
+        sql.query(
+            "SELECT subject, body FROM outbox WHERE recipient = $1 ORDER BY id",
+            &[&to],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+    }
+
+    /// The token of the newest `{APP_URL}/<page>#token=...` link queued for `to`.
+    pub async fn link_token(&self, to: &str, page: &str) -> String {
+        let mails = self.outbox(to).await;
+        mails
+            .iter()
+            .rev()
+            .find_map(|(_, body)| latchkey_tests::link_token(body, page))
+            .unwrap_or_else(|| panic!("no {page} link mailed to {to} in {mails:?}"))
+    }
+
     pub async fn logout_all(&self, access_token: &str) -> TestResponse {
         let request = req::bearer(req::post("/auth/logout-all", &json!({})), access_token);
         self.0
@@ -136,6 +203,22 @@ impl Api<'_> {
 /// The `user.id` of a response.
 pub fn user_id(response: &TestResponse) -> i64 {
     response.body["user"]["id"].as_i64().unwrap()
+}
+
+/// Asserts a 400 `invalid_link`: a mailed link's token that is refused.
+pub fn assert_invalid_link(response: &TestResponse) {
+    assert_eq!(response.status, 400, "{}", response.body);
+    assert_eq!(response.error_code(), "invalid_link");
+}
+
+/// How many rows `table` has.
+pub async fn count_rows(t: &TestApp, table: &str) -> i64 {
+    t.sql()
+        .await
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .await
+        .unwrap()
+        .get(0)
 }
 
 /// Asserts the contract's headers on any response.

@@ -227,7 +227,7 @@ async fn nobody_changes_someone_else_except_an_admin_setting_name_and_role() {
         .await;
     assert_eq!(
         seen.body["user"].as_object().unwrap().len(),
-        8,
+        10,
         "fay now sees full objects"
     );
 

@@ -82,6 +82,70 @@ impl TestResponse {
     }
 }
 
+/// The token of a `{APP_URL}/<page>#token=...` link in a mail body.
+pub fn link_token(body: &str, page: &str) -> Option<String> {
+    let marker = format!("/{page}#token=");
+    let start = body.find(&marker)? + marker.len();
+    let token: String = body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    Some(token)
+}
+
+/// The messages the local SMTP server stored in the Maildir `LATCHKEY_MAILDIR` (its
+/// `new/` folder), as raw RFC 5322 text, for one recipient.
+pub fn maildir_messages(to: &str) -> Vec<String> {
+    let dir = std::env::var("LATCHKEY_MAILDIR").expect(
+        "LATCHKEY_MAILDIR is not set: run the tests with local/test.sh, which starts the \
+         local SMTP server and sets it",
+    );
+    let mut messages: Vec<(std::time::SystemTime, String)> =
+        std::fs::read_dir(std::path::Path::new(&dir).join("new"))
+            .unwrap()
+            .filter_map(|entry| {
+                let entry = entry.ok()?;
+                let modified = entry.metadata().ok()?.modified().ok()?;
+                let text = std::fs::read_to_string(entry.path()).ok()?;
+                let addressed = text.lines().any(|line| {
+                    line.strip_prefix("To: ")
+                        .is_some_and(|value| value.trim().eq_ignore_ascii_case(to))
+                });
+                addressed.then_some((modified, text))
+            })
+            .collect();
+    messages.sort();
+    messages.into_iter().map(|(_, text)| text).collect()
+}
+
+/// Waits up to `timeout` for a message to `to` with a `page` link in the Maildir, and
+/// returns the newest link's token.
+pub async fn wait_for_mailed_token(to: &str, page: &str, timeout: std::time::Duration) -> String {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let found = maildir_messages(to)
+            .iter()
+            .rev()
+            .find_map(|text| link_token(&unfold(text), page));
+        if let Some(token) = found {
+            return token;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail to {to} with a {page} link arrived within {timeout:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// A message body as plain text: soft line breaks of quoted-printable removed, `=3D`
+/// decoded (lettre encodes long plain-text lines so).
+pub fn unfold(text: &str) -> String {
+    text.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
 /// A unique suffix for logins, emails and database names.
 pub fn unique() -> String {
     format!("{:016x}", rand::random::<u64>())
@@ -279,11 +343,13 @@ pub struct Http {
 /// file named by `LATCHKEY_E2E_SECRETS_FILE`, one per line, so that a later test can prove
 /// none of them reached the stack's logs.
 fn remember_secrets(value: &Value) {
-    const SECRET_FIELDS: [&str; 4] = [
+    const SECRET_FIELDS: [&str; 5] = [
         "password",
         "current_password",
         "access_token",
         "refresh_token",
+        // One-time tokens from mailed links.
+        "token",
     ];
     fn collect<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
         match value {

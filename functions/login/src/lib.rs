@@ -38,7 +38,7 @@ struct LoginBody {
     responses(
         (status = 200, description = "Signed in.", body = Envelope<SignedIn>),
         (status = 401, description = "`invalid_credentials`: unknown login or wrong password (the same answer for both).", body = ErrorBody),
-        (status = 403, description = "`forbidden`: behind CloudFront, a request without the origin secret.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: behind CloudFront, a request without the origin secret. `email_unverified`: with `REQUIRE_VERIFIED_EMAIL`, the account's email is not verified yet (said only after a correct password).", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: the account is locked for this client IP after 5 failures in a row (or across all IPs after 100); `rate_limited`: too many requests from this client IP.", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the lock or the rate window ends."))),
         BodyErrors, ServerErrors))]
@@ -81,6 +81,10 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         return Err(ApiError::InvalidCredentials);
     };
 
+    if app.config.mail.require_verified_email && user.email.is_some() && !user.email_verified {
+        tracing::info!(user_id = user.id, ip = %origin, request_id = %origin.request_id, "login refused: email unverified");
+        return Err(ApiError::EmailUnverified);
+    }
     // The session opens only if the password is still the one just verified: a password
     // change that committed during the hashing above revoked every session, and this
     // login must not slip in after it with the old password.

@@ -2,7 +2,8 @@
 //!
 //! Parse and validate every field, hash the password, then insert the user and its
 //! session in one transaction. The database's unique indexes decide duplicates (409
-//! `user_exists`), also when the same login is registered concurrently.
+//! `user_exists`), also when the same login is registered concurrently. With an email,
+//! a verification mail is queued in the same transaction.
 
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
@@ -12,6 +13,8 @@ use shared::db::GenericClient;
 use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::identity::{Email, Login, Name, Password, Phone};
+use shared::mail::{self, Messages};
+use shared::one_time_tokens::{self, Kind};
 use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
 use shared::tokens::SignedIn;
@@ -45,7 +48,7 @@ struct NewUser {
     password: Password,
 }
 
-/// Register an account and open its first session.
+/// Register an account and open its first session; with an email, a verification mail is sent to it.
 #[utoipa::path(operation_id = "register", post, path = "/auth/register", tag = "auth", request_body = RegisterBody,
     responses(
         (status = 201, description = "Registered and signed in.", body = Envelope<SignedIn>),
@@ -65,6 +68,13 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let tx = db.transaction().await?;
     let user = insert(&tx, &new_user, &password_hash).await?;
     let session = sessions::open(&tx, user.id, app.tokens.refresh_ttl()).await?;
+    if let Some(email) = &user.email {
+        let ttl = app.config.mail.verification_ttl;
+        let token = one_time_tokens::issue(&tx, user.id, Kind::VerifyEmail, Some(email), ttl)
+            .await?
+            .ok_or_else(|| ApiError::internal("the user just inserted is gone"))?;
+        mail::enqueue(&tx, &Messages(&app.config.mail).verify_email(email, &token)).await?;
+    }
     tx.commit().await?;
 
     let tokens = app

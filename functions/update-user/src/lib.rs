@@ -6,15 +6,22 @@
 //! write happens only if the confirmed password is still the stored one, and the unique
 //! indexes decide whether a new identifier is taken (409 `user_exists`). A new password
 //! revokes every session of the user and answers with a fresh token pair.
+//!
+//! A new email waits as `pending_email` (the current one stays in use) until the link
+//! mailed to it is used; the old address gets a notice with a revert link. An account
+//! without an email takes the new one at once, unverified, and gets a verification link.
+//! A password change sends a notice to the email. Mails are queued in the transaction.
 
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use shared::config::PasswordConfig;
+use shared::config::{MailConfig, PasswordConfig};
 use shared::db::GenericClient;
 use shared::docs::{AuthErrors, BodyErrors, ServerErrors, all_optional};
 use shared::error::ErrorBody;
 use shared::identity::{Email, Login, Name, Password, Phone, Role};
+use shared::mail::{self, Messages};
+use shared::one_time_tokens::{self, Kind};
 use shared::request::{Fields, Patch, json_body, path_id, validated};
 use shared::response::Envelope;
 use shared::tokens::TokenPair;
@@ -37,7 +44,8 @@ struct UpdateBody {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     login: Patch<String>,
-    /// `null` clears it.
+    /// `null` clears it. A new address becomes `pending_email` until verified by the link
+    /// mailed to it; the current one gets a notice with a revert link.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     email: Patch<String>,
@@ -119,6 +127,9 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     };
 
     let tx = db.transaction().await?;
+    if let Some(Some(email)) = &changes.email {
+        ensure_email_free(&tx, id, email.as_str()).await?;
+    }
     let updated = update(
         &tx,
         id,
@@ -129,11 +140,18 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     .await?;
     // Nothing updated: for the user themself the password changed since it was confirmed;
     // for an admin's change the user does not exist.
-    let user = updated.ok_or(if is_self {
+    let (user, old_email) = updated.ok_or(if is_self {
         ApiError::WrongPassword
     } else {
         ApiError::NotFound
     })?;
+    let messages = Messages(&app.config.mail);
+    if let Some(Some(email)) = &changes.email {
+        queue_email_change(&tx, &messages, &user, old_email.as_deref(), email.as_str()).await?;
+    }
+    if let (Some(_), Some(email)) = (&new_hash, &user.email) {
+        mail::enqueue(&tx, &messages.password_changed(email)).await?;
+    }
     let tokens = match new_hash {
         Some(_) => {
             let revoked = sessions::revoke_all(&tx, id, "password_changed").await?;
@@ -197,26 +215,81 @@ fn parse(
     Ok((changes, current_password))
 }
 
+/// 409 `user_exists` when `email` names another account. A pending email is not in the
+/// unique index yet; its verification is decided by the index again.
+async fn ensure_email_free(
+    client: &impl GenericClient,
+    id: i64,
+    email: &str,
+) -> Result<(), ApiError> {
+    let statement = client
+        .prepare_cached("SELECT 1 FROM user_identifiers WHERE value = $1 AND user_id <> $2")
+        .await?;
+    match client.query_opt(&statement, &[&email, &id]).await? {
+        Some(_) => Err(ApiError::UserExists),
+        None => Ok(()),
+    }
+}
+
+/// The mails of an email change: a verification link to the new address, and to the old
+/// one (if any) a notice with a revert link.
+async fn queue_email_change(
+    client: &impl GenericClient,
+    messages: &Messages<'_>,
+    user: &User,
+    old_email: Option<&str>,
+    new_email: &str,
+) -> Result<(), ApiError> {
+    if old_email == Some(new_email) {
+        return Ok(());
+    }
+    let config = messages.0;
+    let ttl = config.verification_ttl;
+    let verify = one_time_tokens::issue(client, user.id, Kind::VerifyEmail, Some(new_email), ttl)
+        .await?
+        .ok_or_else(|| ApiError::internal("the user just updated is gone"))?;
+    mail::enqueue(client, &messages.verify_email(new_email, &verify)).await?;
+    if let Some(old_email) = old_email {
+        let ttl = MailConfig::REVERT_TTL;
+        let revert =
+            one_time_tokens::issue(client, user.id, Kind::RevertEmail, Some(old_email), ttl)
+                .await?
+                .ok_or_else(|| ApiError::internal("the user just updated is gone"))?;
+        mail::enqueue(client, &messages.email_change_requested(old_email, &revert)).await?;
+    }
+    tracing::info!(user_id = user.id, "email change requested");
+    Ok(())
+}
+
 /// Applies `changes` to user `id`, only if its hash is still `confirmed_hash` when one is
-/// given. `None` when no row matched.
+/// given; returns the user and the email it had before. `None` when no row matched.
 async fn update(
     client: &impl GenericClient,
     id: i64,
     changes: &Changes,
     new_hash: Option<&str>,
     confirmed_hash: Option<&str>,
-) -> Result<Option<User>, ApiError> {
+) -> Result<Option<(User, Option<String>)>, ApiError> {
+    // A new email goes pending while there is a current one; without one it is set at
+    // once, unverified. `null` clears both.
     let sql = format!(
         "UPDATE users u SET
             name = CASE WHEN $2 THEN $3 ELSE u.name END,
             login = coalesce($4, u.login),
-            email = CASE WHEN $5 THEN $6 ELSE u.email END,
+            email = CASE WHEN $5 AND ($6::text IS NULL OR u.email IS NULL) THEN $6
+                ELSE u.email END,
+            pending_email = CASE WHEN NOT $5 THEN u.pending_email
+                WHEN $6::text IS NULL OR u.email IS NULL OR u.email = $6 THEN NULL
+                ELSE $6 END,
+            email_verified = CASE WHEN $5 AND ($6::text IS NULL OR u.email IS NULL) THEN false
+                ELSE u.email_verified END,
             phone = CASE WHEN $7 THEN $8 ELSE u.phone END,
             role = coalesce($9, u.role),
             password_hash = coalesce($10, u.password_hash),
             updated_at = now()
-         WHERE u.id = $1 AND ($11::text IS NULL OR u.password_hash = $11)
-         RETURNING {}",
+         FROM (SELECT id, email FROM users WHERE id = $1 FOR UPDATE) old
+         WHERE u.id = old.id AND ($11::text IS NULL OR u.password_hash = $11)
+         RETURNING {}, old.email AS old_email",
         users::COLUMNS
     );
     let statement = client.prepare_cached(&sql).await?;
@@ -247,5 +320,6 @@ async fn update(
             ],
         )
         .await?;
-    row.as_ref().map(User::from_row).transpose()
+    row.map(|row| Ok((User::from_row(&row)?, row.try_get("old_email")?)))
+        .transpose()
 }
