@@ -46,6 +46,9 @@ pub struct Config {
     pub admin: Option<AdminBootstrap>,
     /// `USER_DIRECTORY`: who may list users and read other users.
     pub directory: Directory,
+    /// `EXACT_TOTAL_LIMIT`: up to this many rows a listing's `total` is counted exactly;
+    /// from it on, `total` is the planner's estimate (see `totals`). Default 10 000.
+    pub exact_total_limit: i64,
 }
 
 /// `USER_DIRECTORY`: `members` (default) lets every signed-in user list users and read
@@ -247,6 +250,7 @@ impl Config {
             Some("admins") => Directory::Admins,
             Some(_) => return Err(problem("USER_DIRECTORY", "must be members or admins")),
         };
+        let exact_total_limit = number(&var, "EXACT_TOTAL_LIMIT", 10_000, 1..=10_000_000)?;
 
         Ok(Config {
             environment,
@@ -255,6 +259,7 @@ impl Config {
             passwords,
             admin,
             directory,
+            exact_total_limit,
         })
     }
 }
@@ -515,6 +520,16 @@ mod tests {
         assert_eq!(config.database.pool_size, 2);
         assert!(config.admin.is_none());
         assert_eq!(config.directory, Directory::Members);
+        assert_eq!(config.exact_total_limit, 10_000);
+    }
+
+    #[test]
+    fn the_exact_total_limit_is_a_positive_whole_number() {
+        let essentials = [("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)];
+        let small = [essentials.as_slice(), &[("EXACT_TOTAL_LIMIT", "3")]].concat();
+        assert_eq!(config(&small).unwrap().exact_total_limit, 3);
+        let zero = [essentials.as_slice(), &[("EXACT_TOTAL_LIMIT", "0")]].concat();
+        assert!(error(&zero).starts_with("EXACT_TOTAL_LIMIT: must be between 1 and"));
     }
 
     #[test]

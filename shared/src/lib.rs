@@ -20,6 +20,7 @@ pub mod response;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
+pub mod totals;
 pub mod users;
 
 pub use app::App;

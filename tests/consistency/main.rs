@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value as Yaml;
 
 mod committed_openapi;
+mod deployment;
 
 /// The one function that serves no route.
 const NOT_A_ROUTE: &str = "migrate";
