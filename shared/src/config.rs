@@ -49,6 +49,9 @@ pub struct Config {
     pub client_ip: ClientIpConfig,
     pub limits: LimitConfig,
     pub mail: MailConfig,
+    /// `EXACT_TOTAL_LIMIT`: up to this many rows a listing's `total` is counted exactly;
+    /// from it on, `total` is the planner's estimate (see `totals`). Default 10 000.
+    pub exact_total_limit: i64,
 }
 
 /// `USER_DIRECTORY`: `members` (default) lets every signed-in user list users and read
@@ -366,6 +369,7 @@ impl Config {
             0..=1_000_000,
         )?;
         let mail = mail_config(&var, production)?;
+        let exact_total_limit = number(&var, "EXACT_TOTAL_LIMIT", 10_000, 1..=10_000_000)?;
 
         Ok(Config {
             environment,
@@ -379,6 +383,7 @@ impl Config {
                 ip_per_minute: (ip_per_minute > 0).then_some(ip_per_minute),
             },
             mail,
+            exact_total_limit,
         })
     }
 }
@@ -708,6 +713,16 @@ mod tests {
         assert_eq!(config.database.pool_size, 2);
         assert!(config.admin.is_none());
         assert_eq!(config.directory, Directory::Members);
+        assert_eq!(config.exact_total_limit, 10_000);
+    }
+
+    #[test]
+    fn the_exact_total_limit_is_a_positive_whole_number() {
+        let essentials = [("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)];
+        let small = [essentials.as_slice(), &[("EXACT_TOTAL_LIMIT", "3")]].concat();
+        assert_eq!(config(&small).unwrap().exact_total_limit, 3);
+        let zero = [essentials.as_slice(), &[("EXACT_TOTAL_LIMIT", "0")]].concat();
+        assert!(error(&zero).starts_with("EXACT_TOTAL_LIMIT: must be between 1 and"));
     }
 
     #[test]

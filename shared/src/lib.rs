@@ -25,6 +25,7 @@ pub mod response;
 pub mod sessions;
 pub mod signer;
 pub mod tokens;
+pub mod totals;
 pub mod users;
 
 pub use app::App;

@@ -39,7 +39,12 @@ pub fn ok_empty() -> Response<Body> {
 pub struct PageInfo {
     pub page_num: i64,
     pub page_size: i64,
+    /// Items in the whole listing. Listings that grow without bound (`GET /users`) count
+    /// exactly below `EXACT_TOTAL_LIMIT` items (default 10 000); above it this is the
+    /// database's estimate (within a few percent, never below the limit or the end of this
+    /// page), and a partial last page gives the exact end.
     pub total: i64,
+    /// `ceil(total / page_size)`: estimated with `total`.
     pub total_pages: i64,
 }
 

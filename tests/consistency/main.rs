@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value as Yaml;
 
 mod committed_openapi;
+mod deployment;
 
 /// The functions that serve no route: `migrate` (a command and a custom resource) and
 /// `maintenance` (scheduled).

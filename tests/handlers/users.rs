@@ -256,3 +256,84 @@ async fn a_closed_directory_is_for_admins_only() {
         .await;
     assert_eq!(seen.body["user"], bob.body["user"]);
 }
+
+/// Users `bulk<from>..=bulk<to>` straight into the table (trigger-kept identifiers
+/// included); nobody logs in as them.
+async fn insert_users(t: &TestApp, from: i64, to: i64) {
+    t.sql()
+        .await
+        .execute(
+            "INSERT INTO users (login, password_hash)
+             SELECT 'bulk' || g, '$scrypt$ln=10,r=8,p=1$c2FsdA$aGFzaA'
+             FROM generate_series($1::bigint, $2::bigint) AS g",
+            &[&from, &to],
+        )
+        .await
+        .unwrap();
+}
+
+async fn analyze(t: &TestApp) {
+    t.sql().await.batch_execute("ANALYZE users").await.unwrap();
+}
+
+#[tokio::test]
+async fn the_total_is_counted_below_the_limit_and_estimated_from_it_on() {
+    let t = TestApp::with_env(&[("EXACT_TOTAL_LIMIT", "4")]).await;
+    let api = Api(&t);
+    let reader = api.sign_up("reader").await.access_token();
+    insert_users(&t, 1, 2).await;
+    let total = |page: &latchkey_tests::TestResponse| {
+        (
+            page.body["total"].as_i64(),
+            page.body["total_pages"].as_i64(),
+        )
+    };
+
+    let small = api.list_users(&reader, "page_size=2").await;
+    assert_eq!(
+        total(&small),
+        (Some(3), Some(2)),
+        "3 users, below the limit: exact"
+    );
+
+    insert_users(&t, 3, 4).await;
+    let unanalyzed = api.list_users(&reader, "page_size=2").await;
+    assert_eq!(
+        total(&unanalyzed),
+        (Some(4), Some(2)),
+        "5 users, never analyzed: the count stops at the limit, which is the floor"
+    );
+
+    analyze(&t).await;
+    let estimated = api.list_users(&reader, "page_size=2").await;
+    assert_eq!(
+        total(&estimated),
+        (Some(5), Some(3)),
+        "the planner's estimate, current after ANALYZE"
+    );
+
+    insert_users(&t, 5, 11).await;
+    let last = api.list_users(&reader, "page_num=3&page_size=5").await;
+    assert_eq!(last.body["users"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        total(&last),
+        (Some(12), Some(3)),
+        "a partial last page gives the exact end, though the estimate still says 5"
+    );
+
+    analyze(&t).await;
+    t.sql()
+        .await
+        .batch_execute("DELETE FROM users WHERE login IN ('bulk1', 'bulk2')")
+        .await
+        .unwrap();
+    let large = api.list_users(&reader, "page_size=2").await;
+    assert_eq!(
+        total(&large),
+        (Some(12), Some(6)),
+        "from twice the limit on, the estimate answers without counting (10 users now, \
+         until autovacuum re-analyzes)"
+    );
+    let users = large.body["users"].as_array().unwrap();
+    assert_eq!(users.len(), 2, "the page itself is always exact");
+}

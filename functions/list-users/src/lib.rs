@@ -3,7 +3,9 @@
 //! email or phone). With `USER_DIRECTORY=admins`, only admins may list.
 //!
 //! The page and the total come back in one statement (one round trip): the page is
-//! left-joined to a single row carrying `count(*)`, so an empty page still says the total.
+//! left-joined to a single row carrying the total's inputs, so an empty page still says
+//! the total. `total` is exact below `EXACT_TOTAL_LIMIT` users and the planner's estimate
+//! above it ([`shared::totals`]), so a page costs the same at 10^3 and 10^6 users.
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
@@ -12,6 +14,7 @@ use shared::docs::{AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::request::Page;
 use shared::response::{Envelope, PageInfo};
+use shared::totals;
 use shared::users::{self, User, UserView};
 use shared::{ApiError, App, Body, Request, Response, response};
 use utoipa::ToSchema;
@@ -30,7 +33,10 @@ struct UsersPage<'a> {
         ("page_num" = Option<i64>, Query, minimum = 1, description = "1-based page number (default 1)."),
         ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Users per page (default 20).")),
     responses(
-        (status = 200, description = "A page of users.", body = Envelope<UsersPage>),
+        (status = 200, description = "A page of users. `total` is exact below \
+            `EXACT_TOTAL_LIMIT` users (default 10 000) and the database's estimate from \
+            there on (never below the limit or this page's end; exact on a partial last \
+            page).", body = Envelope<UsersPage>),
         (status = 400, description = "`validation_failed`: a page parameter out of range.", body = ErrorBody),
         (status = 403, description = "`forbidden`: `USER_DIRECTORY=admins` and the caller is not an admin.", body = ErrorBody),
         AuthErrors, ServerErrors))]
@@ -39,7 +45,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let caller = app.caller(&db, &req).await?;
     users::ensure_directory_open(app.config.directory, &caller.user, None)?;
     let page = Page::from_request(&req)?;
-    let (users, total) = list(&db, page).await?;
+    let (users, total) = list(&db, page, app.config.exact_total_limit).await?;
     let users = users
         .iter()
         .map(|u| UserView::for_viewer(u, &caller.user))
@@ -53,27 +59,38 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     ))
 }
 
-async fn list(client: &impl GenericClient, page: Page) -> Result<(Vec<User>, i64), ApiError> {
+async fn list(
+    client: &impl GenericClient,
+    page: Page,
+    exact_limit: i64,
+) -> Result<(Vec<User>, i64), ApiError> {
     let sql = format!(
         "WITH page AS (SELECT {} FROM users u ORDER BY u.id LIMIT $1 OFFSET $2)
-         SELECT (SELECT count(*) FROM users) AS total, page.*
-         FROM (SELECT 1) AS one LEFT JOIN page ON true
+         SELECT totals.counted, totals.estimated, page.*
+         FROM {} LEFT JOIN page ON true
          ORDER BY page.id",
-        users::COLUMNS
+        users::COLUMNS,
+        totals::from("users", 3)
     );
     let statement = client.prepare_cached(&sql).await?;
     let rows = client
-        .query(&statement, &[&page.size, &page.offset()])
+        .query(&statement, &[&page.size, &page.offset(), &exact_limit])
         .await?;
-    let total = match rows.first() {
-        Some(row) => row.try_get("total")?,
-        None => 0,
-    };
     let mut users = Vec::with_capacity(rows.len());
     for row in &rows {
         if row.try_get::<_, Option<i64>>("id")?.is_some() {
             users.push(User::from_row(row)?);
         }
     }
+    let total = match rows.first() {
+        Some(row) => totals::resolve(
+            row.try_get("counted")?,
+            row.try_get("estimated")?,
+            exact_limit,
+            page,
+            users.len(),
+        ),
+        None => 0,
+    };
     Ok((users, total))
 }
