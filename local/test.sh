@@ -90,7 +90,14 @@ contract_fuzz() {
 restart_check() {
   local before after
   before=$(grep -c 'A FUNCTION PROCESS DIED' "$log" || true)
-  pkill -KILL -s "$watch_pid" -f "target/debug/health\$" || { say "restart check: no health process to kill"; return 1; }
+  # This stack's health process: watch starts each function in a session of its own, so
+  # it is told from other checkouts' stacks by its working directory, this repository.
+  local pid victims=()
+  for pid in $(pgrep -f "target/debug/health\$"); do
+    [[ ! -d /proc/$pid || $(readlink "/proc/$pid/cwd") == "$ROOT" ]] && victims+=("$pid")
+  done
+  ((${#victims[@]})) || { say "restart check: no health process to kill"; return 1; }
+  kill -KILL "${victims[@]}"
   for _ in $(seq 60); do
     after=$(grep -c 'A FUNCTION PROCESS DIED' "$log" || true)
     ((after > before)) && break
