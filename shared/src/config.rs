@@ -771,6 +771,7 @@ mod tests {
             &[
                 ("APP_SETTINGS", "production"),
                 ("JWT_ISSUER", "https://a.example"),
+                ("APP_URL", "https://app.example"),
             ],
         ]
         .concat();
@@ -797,6 +798,7 @@ mod tests {
             ("APP_SETTINGS", "production"),
             ("JWT_SECRET", SECRET),
             ("JWT_ISSUER", "https://a.example"),
+            ("APP_URL", "https://app.example"),
         ];
         for url in [
             "postgres://x/db",
@@ -932,6 +934,7 @@ mod tests {
                 ("APP_SETTINGS", "production"),
                 ("JWT_SECRET", "Zq8#vL2!mN5@xR7$kT1%wY4^pB6&cF9*"),
                 ("JWT_ISSUER", "https://auth.example"),
+                ("DATABASE_URL", "postgres://x/db?sslmode=require"),
             ],
         ]
         .concat();
@@ -1161,6 +1164,8 @@ mod tests {
             let production = [
                 ("APP_SETTINGS", "production"),
                 ("JWT_ISSUER", "https://auth.example"),
+                ("APP_URL", "https://app.example"),
+                ("DATABASE_URL", "postgres://x/db?sslmode=require"),
             ];
             assert_eq!(
                 refused(&rs256(&production)),
