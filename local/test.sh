@@ -88,28 +88,58 @@ contract_fuzz() {
 # A function process that dies is started again: kill one, and its route must still
 # answer, with the death announced in the stack's output.
 restart_check() {
-  local before after
+  local before after pid victims=()
+  # Its health process must be running: start it, then find it among the processes this
+  # stack's watch started (its descendants), never another checkout's.
+  curl -s -o /dev/null --max-time 60 "http://127.0.0.1:$port/health" || true
   before=$(grep -c 'A FUNCTION PROCESS DIED' "$log" || true)
-  # This stack's health process: watch starts each function in a session of its own, so
-  # it is told from other checkouts' stacks by its working directory, this repository.
-  local pid victims=()
   for pid in $(pgrep -f "target/debug/health\$"); do
-    [[ ! -d /proc/$pid || $(readlink "/proc/$pid/cwd") == "$ROOT" ]] && victims+=("$pid")
+    descends_from "$pid" "$watch_pid" && victims+=("$pid")
   done
-  ((${#victims[@]})) || { say "restart check: no health process to kill"; return 1; }
+  if ((${#victims[@]} == 0)); then
+    say "restart check: no health process of this stack to kill"
+    restart_check_diagnostics
+    return 1
+  fi
   kill -KILL "${victims[@]}"
-  for _ in $(seq 60); do
+  # watch notices a process end at its next action, at most 3 s later (its throttle).
+  for _ in $(seq 120); do
     after=$(grep -c 'A FUNCTION PROCESS DIED' "$log" || true)
     ((after > before)) && break
     sleep 0.5
   done
-  ((after > before)) || { say "restart check: the death was not announced in $log"; return 1; }
+  if ((after <= before)); then
+    say "restart check: the death of health (pid ${victims[*]}) was not announced in $log within 60 s"
+    restart_check_diagnostics
+    return 1
+  fi
   if ! curl -sf -o /dev/null --retry 20 --retry-connrefused --retry-delay 1 --max-time 120 \
       "http://127.0.0.1:$port/health"; then
-    say "restart check: /health did not answer after its function process was killed"; return 1
+    say "restart check: /health did not answer after its function process was killed"
+    restart_check_diagnostics
+    return 1
   fi
   say "restart check: a killed function was announced and started again"
   echo "test result: ok. 1 passed; 0 failed (the local stack restarts a dead function)" >>"$results"
+}
+
+# True if process $1 is process $2 or one of its descendants.
+descends_from() {
+  local pid=$1
+  while [[ -n $pid && $pid != 0 && $pid != 1 ]]; do
+    [[ $pid == "$2" ]] && return 0
+    pid=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null) || return 1
+  done
+  return 1
+}
+
+restart_check_diagnostics() {
+  say "the stack's processes:"
+  ps -o pid,ppid,sid,stat,etime,args --forest -g "$watch_pid" >&2 || true
+  say "the health processes of this machine:"
+  ps -o pid,ppid,sid,stat,etime,args -p "$(pgrep -d, -f 'target/debug/health$' || echo 1)" >&2 || true
+  say "the last 40 lines of $log:"
+  tail -n 40 "$log" | cut -c1-240 >&2
 }
 
 say "running the tests"
