@@ -160,6 +160,90 @@ fn samconfig_deploys_without_a_question() {
     assert!(problems.is_empty(), "{}", super::report(&problems));
 }
 
+/// Least privilege for the functions' execution role: SAM adds
+/// `AWSLambdaVPCAccessExecutionRole` to the role it generates whenever `VpcConfig` is set,
+/// even to `!If [HasVpc, ..., !Ref AWS::NoValue]` (checked with samtranslator 1.170), so
+/// every function names one role of the template whose VPC policy is under `HasVpc`.
+fn execution_role_problems(template: &Yaml) -> Result<Vec<String>, String> {
+    let resources = resources(template)?;
+    let mut problems = Vec::new();
+    let mut role_ids = std::collections::BTreeSet::new();
+    for (id, resource) in resources {
+        if resource.get("Type").and_then(Yaml::as_str) != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let id = id.as_str().unwrap_or("?");
+        let props = resource.get("Properties");
+        if props.is_some_and(|p| p.get("Policies").is_some()) {
+            problems.push(format!("{id}: Policies of its own"));
+        }
+        match props.and_then(|p| p.get("Role")) {
+            Some(Yaml::Tagged(tagged)) if tagged.tag == "GetAtt" => {
+                match tagged.value.as_str().and_then(|v| v.strip_suffix(".Arn")) {
+                    Some(role) => {
+                        role_ids.insert(role.to_owned());
+                    }
+                    None => problems.push(format!("{id}: Role is not `!GetAtt <role>.Arn`")),
+                }
+            }
+            _ => problems.push(format!(
+                "{id}: no `Role: !GetAtt <role>.Arn` (SAM would generate one with the VPC policy)"
+            )),
+        }
+    }
+    for role_id in role_ids {
+        let Some(role) = resources.get(role_id.as_str()) else {
+            problems.push(format!("{role_id}: named as a Role, not a resource"));
+            continue;
+        };
+        let arns = role
+            .get("Properties")
+            .and_then(|p| p.get("ManagedPolicyArns"))
+            .and_then(Yaml::as_sequence)
+            .cloned()
+            .unwrap_or_default();
+        let names = |arn: &Yaml, policy: &str| {
+            serde_yaml::to_string(arn)
+                .unwrap_or_default()
+                .contains(policy)
+        };
+        let mut vpc_policy_conditional = false;
+        for arn in arns
+            .iter()
+            .filter(|a| names(a, "AWSLambdaVPCAccessExecutionRole"))
+        {
+            let under_has_vpc = matches!(arn, Yaml::Tagged(t) if t.tag == "If"
+                && t.value.as_sequence().and_then(|s| s.first()).and_then(Yaml::as_str)
+                    == Some("HasVpc"));
+            if under_has_vpc {
+                vpc_policy_conditional = true;
+            } else {
+                problems.push(format!(
+                    "{role_id}: AWSLambdaVPCAccessExecutionRole outside !If [HasVpc, ...]"
+                ));
+            }
+        }
+        if !vpc_policy_conditional {
+            problems.push(format!(
+                "{role_id}: no AWSLambdaVPCAccessExecutionRole under !If [HasVpc, ...]"
+            ));
+        }
+        if !arns.iter().any(|a| names(a, "AWSLambdaBasicExecutionRole")) {
+            problems.push(format!(
+                "{role_id}: no AWSLambdaBasicExecutionRole (no logs)"
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+#[test]
+fn the_vpc_access_policy_is_granted_only_with_a_vpc() {
+    let (_, template) = load();
+    let problems = execution_role_problems(&template).unwrap_or_else(|e| panic!("{e}"));
+    assert!(problems.is_empty(), "{}", super::report(&problems));
+}
+
 /// The checks themselves, on small made-up inputs.
 mod checks {
     use super::*;
@@ -245,5 +329,36 @@ parameter_overrides = "DatabaseUrlSecretName=latchkey/database-url"
         )
         .unwrap();
         assert!(samconfig_problems(&samconfig, &template()).is_empty());
+    }
+
+    #[test]
+    fn functions_without_the_shared_role_or_with_an_unconditional_vpc_policy_are_reported() {
+        let template: Yaml = serde_yaml::from_str(
+            r#"
+Resources:
+  Shared:
+    Type: AWS::IAM::Role
+    Properties:
+      ManagedPolicyArns:
+        - arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole
+        - arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole
+  WithRole:
+    Type: AWS::Serverless::Function
+    Properties: {Role: !GetAtt Shared.Arn}
+  Generated:
+    Type: AWS::Serverless::Function
+    Properties: {Policies: [AWSLambdaBasicExecutionRole]}
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            execution_role_problems(&template).unwrap(),
+            [
+                "Generated: Policies of its own",
+                "Generated: no `Role: !GetAtt <role>.Arn` (SAM would generate one with the VPC policy)",
+                "Shared: AWSLambdaVPCAccessExecutionRole outside !If [HasVpc, ...]",
+                "Shared: no AWSLambdaVPCAccessExecutionRole under !If [HasVpc, ...]",
+            ]
+        );
     }
 }

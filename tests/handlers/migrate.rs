@@ -42,17 +42,19 @@ async fn the_admin_is_created_once_and_never_overwritten() {
 }
 
 #[tokio::test]
-async fn an_existing_user_with_the_admin_login_is_left_alone() {
+async fn an_existing_user_account_with_the_admin_login_fails_the_run_and_is_left_alone() {
     let t = TestApp::new().await;
     Api(&t).sign_up("boss").await;
     let app = t.reconfigured(&[
         ("ADMIN_LOGIN", "BOSS"),
         ("ADMIN_PASSWORD", "admin-password-1"),
     ]);
-    assert_eq!(
-        migrate::run(&app).await.unwrap().admin,
-        AdminOutcome::AlreadyExists
-    );
+    // A deploy that names someone else's account as its admin must not pass as done: the
+    // operator would believe an admin exists, and whoever holds "boss" is no admin.
+    let err = migrate::run(&app).await.unwrap_err().to_string();
+    assert!(err.contains("ADMIN_LOGIN"), "{err}");
+    assert!(err.contains("not an admin"), "{err}");
+    assert!(!err.contains("admin-password-1"), "{err}");
     let role = t
         .sql()
         .await

@@ -1,6 +1,7 @@
 //! `migrate`: applies the embedded SQL migrations, then creates the admin account from
 //! `ADMIN_LOGIN` / `ADMIN_PASSWORD` when both are set and no account has that login. It
-//! never changes an existing account.
+//! never changes an existing account, and fails (so does the deploy) when that login
+//! belongs to an account that is not an admin.
 //!
 //! Locally it is a plain command; on Lambda it is a CloudFormation custom resource
 //! ([`custom_resource`]) that every deploy invokes before the API serves traffic.
@@ -29,7 +30,7 @@ pub enum AdminOutcome {
     /// `ADMIN_LOGIN` / `ADMIN_PASSWORD` are not set.
     NotConfigured,
     Created,
-    /// An account with that login exists already; left as it is.
+    /// An admin account with that login exists already; left as it is.
     AlreadyExists,
 }
 
@@ -56,14 +57,24 @@ async fn bootstrap_admin(
         &[&admin.login],
     )
     .map_err(|m| format!("ADMIN_PASSWORD: {m}"))?;
-    let exists = client
+    let existing = client
         .query_opt(
-            "SELECT 1 FROM user_identifiers WHERE value = $1",
+            "SELECT u.id, u.role FROM user_identifiers i JOIN users u ON u.id = i.user_id
+             WHERE i.value = $1",
             &[&lookup_key(login.as_str())],
         )
-        .await?
-        .is_some();
-    if exists {
+        .await?;
+    if let Some(row) = existing {
+        let (id, role): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+        // Someone else's account under the admin's login: passing would leave the
+        // operator believing an admin exists. Fail the deploy and change nothing.
+        if role != "admin" {
+            return Err(format!(
+                "ADMIN_LOGIN names an existing account that is not an admin (user id {id}); \
+                 choose another ADMIN_LOGIN, or promote that account through update-user"
+            )
+            .into());
+        }
         return Ok(AdminOutcome::AlreadyExists);
     }
     let hash = app.passwords.hash(password.secret()).await?;
