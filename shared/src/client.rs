@@ -30,7 +30,13 @@ pub struct Origin {
     pub address: Option<IpAddr>,
     /// API Gateway's `requestContext.requestId` (`-` when absent).
     pub request_id: String,
+    /// The `User-Agent` header, for the audit trail: at most [`USER_AGENT_MAX_CHARS`]
+    /// characters, control characters dropped; `None` when absent or empty.
+    pub user_agent: Option<String>,
 }
+
+/// The most characters of a `User-Agent` the audit trail keeps.
+pub const USER_AGENT_MAX_CHARS: usize = 256;
 
 impl Origin {
     /// Reads the client IP of `req` as `config` says; 403 `forbidden` behind CloudFront
@@ -60,6 +66,7 @@ impl Origin {
         Ok(Self {
             address,
             request_id: gateway_request_id(req),
+            user_agent: user_agent(req),
         })
     }
 
@@ -97,6 +104,21 @@ impl crate::App {
     pub fn origin(&self, req: &Request) -> Result<Origin, ApiError> {
         Origin::from_request(req, &self.config.client_ip)
     }
+}
+
+/// The `User-Agent` header, bounded: a client chooses it, so it is cut to
+/// [`USER_AGENT_MAX_CHARS`] characters and stripped of control characters (no NUL reaches
+/// Postgres, no line break reaches a log reader).
+fn user_agent(req: &Request) -> Option<String> {
+    let raw = req.headers().get(lambda_http::http::header::USER_AGENT)?;
+    let text = String::from_utf8_lossy(raw.as_bytes());
+    let kept: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(USER_AGENT_MAX_CHARS)
+        .collect();
+    let kept = kept.trim();
+    (!kept.is_empty()).then(|| kept.to_owned())
 }
 
 /// `requestContext.http.sourceIp` of an API Gateway HTTP API (payload 2.0) event.
@@ -152,11 +174,40 @@ mod tests {
         Origin {
             address,
             request_id: "-".into(),
+            user_agent: None,
         }
     }
 
     fn key(ip: &str) -> String {
         origin(Some(ip.parse().unwrap())).ip_key()
+    }
+
+    fn agent_of(value: &[u8]) -> Option<String> {
+        let req = lambda_http::http::Request::builder()
+            .header(
+                "user-agent",
+                lambda_http::http::HeaderValue::from_bytes(value).unwrap(),
+            )
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        user_agent(&req)
+    }
+
+    #[test]
+    fn the_user_agent_is_bounded_and_stripped_of_control_characters() {
+        assert_eq!(agent_of(b"curl/8.5.0").as_deref(), Some("curl/8.5.0"));
+        assert_eq!(agent_of(b"a\tb\tc").as_deref(), Some("abc"));
+        assert_eq!(agent_of(b"   "), None);
+        let long = "x".repeat(1000);
+        assert_eq!(
+            agent_of(long.as_bytes()).unwrap().chars().count(),
+            USER_AGENT_MAX_CHARS
+        );
+        let wide = "\u{e9}".repeat(300);
+        assert_eq!(
+            agent_of(wide.as_bytes()).unwrap().chars().count(),
+            USER_AGENT_MAX_CHARS
+        );
     }
 
     #[test]

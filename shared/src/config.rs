@@ -52,6 +52,9 @@ pub struct Config {
     /// `EXACT_TOTAL_LIMIT`: up to this many rows a listing's `total` is counted exactly;
     /// from it on, `total` is the planner's estimate (see `totals`). Default 10 000.
     pub exact_total_limit: i64,
+    /// `AUDIT_RETENTION_DAYS`: `maintenance` deletes audit events older than this many
+    /// days. Default 365.
+    pub audit_retention_days: i32,
 }
 
 /// `USER_DIRECTORY`: `members` (default) lets every signed-in user list users and read
@@ -370,6 +373,7 @@ impl Config {
         )?;
         let mail = mail_config(&var, production)?;
         let exact_total_limit = number(&var, "EXACT_TOTAL_LIMIT", 10_000, 1..=10_000_000)?;
+        let audit_retention_days = number(&var, "AUDIT_RETENTION_DAYS", 365, 1..=3_650)?;
 
         Ok(Config {
             environment,
@@ -384,6 +388,7 @@ impl Config {
             },
             mail,
             exact_total_limit,
+            audit_retention_days,
         })
     }
 }

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::app::App;
 use crate::client::Origin;
 use crate::error::ApiError;
+use crate::events::{self, EventType, NewEvent};
 use crate::password::Verdict;
 
 /// Consecutive failures, per subject and IP, that lock the subject for that IP.
@@ -97,6 +98,9 @@ pub struct HashAndLock<'a> {
     claimant: Claimant<'a>,
     subject: String,
     ip: String,
+    /// Whether this attempt locked the subject, should it fail: `"ip"` for this client
+    /// IP, `"all_ips"` for the cross-IP cap.
+    locks: Option<&'static str>,
 }
 
 impl<'a> HashAndLock<'a> {
@@ -158,11 +162,19 @@ impl<'a> HashAndLock<'a> {
         let ip_failures: Option<i32> = row.try_get("ip_failures")?;
         let all_failures: Option<i32> = row.try_get("all_failures")?;
         let retry_after_secs = match (ip_failures, all_failures) {
-            (Some(_), Some(_)) => {
+            (Some(ip_failures), Some(all_failures)) => {
+                let locks = if ip_failures >= MAX_FAILURES {
+                    Some("ip")
+                } else if all_failures >= ACCOUNT_MAX_FAILURES {
+                    Some("all_ips")
+                } else {
+                    None
+                };
                 return Ok(Self {
                     claimant,
                     subject,
                     ip,
+                    locks,
                 });
             }
             (None, _) => locked_for(client, &subject, &ip).await?,
@@ -230,7 +242,13 @@ impl App {
     ) -> Result<Checked, ApiError> {
         let user_id = claimant.user_id();
         let held = HashAndLock::claim(client, claimant, origin).await?;
+        let locks = held.locks;
         let checked = held.verify(self, client, password).await?;
+        if let (Checked::Invalid, Some(scope)) = (&checked, locks) {
+            let locked = NewEvent::to_user(EventType::AccountLocked, user_id, None)
+                .detail(serde_json::json!({"scope": scope}));
+            events::record(client, origin, locked).await?;
+        }
         match &checked {
             Checked::Valid { rehashed, .. } => tracing::info!(
                 user_id,

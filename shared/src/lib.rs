@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod db;
 pub mod docs;
 pub mod error;
+pub mod events;
 pub mod identity;
 pub mod lambda;
 pub mod mail;

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::config::MailConfig;
 use crate::error::ApiError;
+use crate::events::{self, EventType, NewEvent};
 use crate::identity::lookup_key;
 use crate::one_time_tokens::{self, Kind, RawToken};
 use crate::request::json_body;
@@ -229,6 +230,16 @@ pub async fn request_link(
             _ => messages.verify_email(to, token),
         };
         enqueue(&tx, &mail).await?;
+        let requested = match kind {
+            Kind::ResetPassword => EventType::PasswordResetRequested,
+            _ => EventType::EmailVerificationSent,
+        };
+        events::record(
+            &tx,
+            &origin,
+            NewEvent::to_user(requested, Some(user_id), None),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(token.is_some())

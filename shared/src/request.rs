@@ -156,6 +156,19 @@ pub struct Page {
     pub size: i64,
 }
 
+/// The page parameters of every listing, as the OpenAPI document names them
+/// (`params(PageParams, ...)` on a listing's path); [`Page::from_request`] reads them.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1-based page number (default 1).
+    #[param(minimum = 1)]
+    pub page_num: Option<i64>,
+    /// Items per page (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub page_size: Option<i64>,
+}
+
 impl Page {
     pub const MAX_SIZE: i64 = 100;
 

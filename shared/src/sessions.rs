@@ -128,23 +128,23 @@ pub async fn rotate(
     Ok((User::from_row(&row)?, new_jti))
 }
 
-/// Revokes one session of `user_id`. Revoking an already revoked session is not an error.
+/// Revokes one session of `user_id`; false when it was already revoked (not an error).
 pub async fn revoke(
     client: &impl GenericClient,
     session_id: Uuid,
     user_id: i64,
     reason: &str,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let statement = client
         .prepare_cached(
             "UPDATE sessions SET revoked_at = now(), revoked_reason = $3
              WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
         )
         .await?;
-    client
+    let revoked = client
         .execute(&statement, &[&session_id, &user_id, &reason])
         .await?;
-    Ok(())
+    Ok(revoked == 1)
 }
 
 /// Revokes every live session of `user_id`; returns how many.

@@ -7,6 +7,7 @@ mod contacts;
 mod db_faults;
 mod docs;
 mod email;
+mod events;
 mod get_me;
 mod health;
 mod jwks;

@@ -281,3 +281,34 @@ async fn a_scheduled_invocation_keeps_delivering_for_its_poll_window() {
     assert_eq!(count_rows(&t, "outbox").await, 0);
     latchkey_tests::wait_for_mailed_token(&email, "verify-email", Duration::from_secs(1)).await;
 }
+
+#[tokio::test]
+async fn audit_events_older_than_the_retention_go_in_bounded_batches() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    api.sign_up("ret").await;
+    t.sql()
+        .await
+        .batch_execute(
+            "INSERT INTO auth_events (type, at)
+             SELECT 'login_failed', now() - interval '31 days' FROM generate_series(1, 1005);
+             INSERT INTO auth_events (type, at) VALUES ('login_failed', now() - interval '29 days');",
+        )
+        .await
+        .unwrap();
+    let app = t.reconfigured(&[
+        ("SMTP_URL", &closed_port_url().await),
+        ("AUDIT_RETENTION_DAYS", "30"),
+    ]);
+    let events = || async { count_rows(&t, "auth_events").await };
+    assert_eq!(events().await, 1007);
+    // A round deletes at most CLEANUP_BATCH (1000) events; the next round the rest.
+    maintenance(&app).clean_up().await.unwrap();
+    assert_eq!(events().await, 7);
+    maintenance(&app).clean_up().await.unwrap();
+    assert_eq!(
+        events().await,
+        2,
+        "kept: the registration and the 29-day-old event"
+    );
+}

@@ -221,7 +221,10 @@ async fn nobody_changes_someone_else_except_an_admin_setting_name_and_role() {
         ),
         (Some("Fay"), Some("admin"))
     );
-    // The new role applies at once, read from the database, with the token she already has.
+    // Her tokens carried the old role: the role change ended her sessions (API.md). Signed
+    // in again, she has the new one.
+    api.me(&fay.access_token()).await.assert_invalid_token();
+    let fay = api.login("fay", PASSWORD).await;
     let seen = api
         .get_user(&fay.access_token(), &user_id(&gus).to_string())
         .await;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use shared::db::GenericClient;
 use shared::docs::{AuthErrors, BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
+use shared::events::{self, EventType, NewEvent};
 use shared::request::{Fields, optional_json_body, path_id, validated};
 use shared::response::Envelope;
 use shared::users::{self, User};
@@ -41,7 +42,7 @@ struct UserDeleted {
         BodyErrors, AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let origin = app.origin(&req)?;
-    let db = app.db().await?;
+    let mut db = app.db().await?;
     let caller = app.caller(&db, &req).await?.user;
     let id = path_id(&req, "id")?;
     let body: DeleteBody = optional_json_body(&req)?;
@@ -63,12 +64,17 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         false => None,
     };
 
-    let deleted = delete(&db, id, confirmed_hash.as_deref()).await?;
+    let tx = db.transaction().await?;
+    let deleted = delete(&tx, id, confirmed_hash.as_deref()).await?;
     let user = deleted.ok_or(if is_self {
         ApiError::WrongPassword
     } else {
         ApiError::NotFound
     })?;
+    // The event outlives the account it concerns (until retention).
+    let event = NewEvent::to_user(EventType::AccountDeleted, Some(id), Some(caller.id));
+    events::record(&tx, &origin, event).await?;
+    tx.commit().await?;
     tracing::info!(user_id = id, by = caller.id, "user deleted");
     Ok(response::ok(StatusCode::OK, UserDeleted { user }))
 }

@@ -11,7 +11,7 @@ use shared::contacts::{self, Contact};
 use shared::db::GenericClient;
 use shared::docs::{AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
-use shared::request::{Fields, Page, query_param};
+use shared::request::{Fields, Page, PageParams, query_param};
 use shared::response::{Envelope, PageInfo};
 use shared::{ApiError, App, Body, Request, Response, response};
 use utoipa::ToSchema;
@@ -38,13 +38,11 @@ struct Filters {
 
 /// The caller's contacts, ordered by id, a page at a time, optionally filtered.
 #[utoipa::path(operation_id = "list_contacts", get, path = "/contacts", tag = "contacts", security(("bearer" = [])),
-    params(
+    params(PageParams,
         ("first_name" = Option<String>, Query, description = "Only contacts whose first name contains this (case-insensitive; `%`, `_`, `\\` literal)."),
         ("last_name" = Option<String>, Query, description = "Only contacts whose last name contains this."),
         ("email" = Option<String>, Query, description = "Only contacts whose email contains this."),
-        ("q" = Option<String>, Query, description = "Only contacts whose first name, last name or email contains this. Filters combine with AND; an empty one is ignored; at most 254 characters."),
-        ("page_num" = Option<i64>, Query, minimum = 1, description = "1-based page number (default 1)."),
-        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Contacts per page (default 20).")),
+        ("q" = Option<String>, Query, description = "Only contacts whose first name, last name or email contains this. Filters combine with AND; an empty one is ignored; at most 254 characters.")),
     responses(
         (status = 200, description = "A page of the caller's contacts, ordered by id.", body = Envelope<ContactsPage>),
         (status = 400, description = "`validation_failed`: a page parameter out of range or a filter too long.", body = ErrorBody),

@@ -12,7 +12,7 @@ use serde::Serialize;
 use shared::db::GenericClient;
 use shared::docs::{AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
-use shared::request::Page;
+use shared::request::{Page, PageParams};
 use shared::response::{Envelope, PageInfo};
 use shared::totals;
 use shared::users::{self, User, UserView};
@@ -29,9 +29,7 @@ struct UsersPage<'a> {
 
 /// Every user, ordered by id, a page at a time.
 #[utoipa::path(operation_id = "list_users", get, path = "/users", tag = "users", security(("bearer" = [])),
-    params(
-        ("page_num" = Option<i64>, Query, minimum = 1, description = "1-based page number (default 1)."),
-        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Users per page (default 20).")),
+    params(PageParams),
     responses(
         (status = 200, description = "A page of users. `total` is exact below \
             `EXACT_TOTAL_LIMIT` users (default 10 000) and the database's estimate from \

@@ -15,6 +15,7 @@ use shared::credentials::{Checked, Claimant};
 use shared::db::GenericClient;
 use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
+use shared::events::{self, EventType, NewEvent};
 use shared::identity::lookup_key;
 use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
@@ -44,7 +45,7 @@ struct LoginBody {
         BodyErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let origin = app.origin(&req)?;
-    let db = app.db().await?;
+    let mut db = app.db().await?;
     app.limit_ip(&db, &origin, "login").await?;
     let body: LoginBody = json_body(&req)?;
     let mut fields = Fields::default();
@@ -77,7 +78,11 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let checked = app
         .check_password(&db, claimant, &password, &origin)
         .await?;
+    let user_id = account.as_ref().map(|(user, _)| user.id);
     let (Some((user, _)), Checked::Valid { current_hash, .. }) = (account, checked) else {
+        // Without the identifier: for an unknown one, no account is named at all.
+        let failed = NewEvent::to_user(EventType::LoginFailed, user_id, None);
+        events::record(&db, &origin, failed).await?;
         return Err(ApiError::InvalidCredentials);
     };
 
@@ -89,7 +94,8 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     // change that committed during the hashing above revoked every session, and this
     // login must not slip in after it with the old password.
     let ttl = app.tokens.refresh_ttl();
-    let session = sessions::open_if_password_unchanged(&db, user.id, &current_hash, ttl)
+    let tx = db.transaction().await?;
+    let session = sessions::open_if_password_unchanged(&tx, user.id, &current_hash, ttl)
         .await?
         .ok_or_else(|| {
             tracing::info!(
@@ -100,6 +106,13 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
             );
             ApiError::InvalidCredentials
         })?;
+    events::record(
+        &tx,
+        &origin,
+        NewEvent::by_user(EventType::LoginSucceeded, user.id),
+    )
+    .await?;
+    tx.commit().await?;
     let tokens = app
         .tokens
         .issue(user.id, user.role, session.id, session.refresh_jti)?;

@@ -3,6 +3,7 @@
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 use shared::docs::{AuthErrors, ServerErrors};
+use shared::events::{self, EventType, NewEvent};
 use shared::response::Envelope;
 use shared::{ApiError, App, Body, Request, Response, response, sessions};
 use utoipa::ToSchema;
@@ -19,9 +20,15 @@ struct LoggedOut {
         (status = 200, description = "Every session is revoked.", body = Envelope<LoggedOut>),
         AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let db = app.db().await?;
+    let origin = app.origin(&req)?;
+    let mut db = app.db().await?;
     let caller = app.caller(&db, &req).await?;
-    let revoked_sessions = sessions::revoke_all(&db, caller.user.id, "logout_all").await?;
+    let tx = db.transaction().await?;
+    let revoked_sessions = sessions::revoke_all(&tx, caller.user.id, "logout_all").await?;
+    let event = NewEvent::by_user(EventType::LoggedOutAll, caller.user.id)
+        .detail(serde_json::json!({"revoked_sessions": revoked_sessions}));
+    events::record(&tx, &origin, event).await?;
+    tx.commit().await?;
     tracing::info!(
         user_id = caller.user.id,
         revoked_sessions,

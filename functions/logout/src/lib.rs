@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
+use shared::events::{self, EventType, NewEvent};
 use shared::request::{bearer_token, optional_json_body};
 use shared::response::{Empty, Envelope};
 use shared::tokens::TokenType;
@@ -32,8 +33,16 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         None => app.tokens.verify(bearer_token(&req)?, TokenType::Access)?,
     };
 
-    let db = app.db().await?;
-    sessions::revoke(&db, claims.sid, claims.user_id, "logout").await?;
+    let origin = app.origin(&req)?;
+    let mut db = app.db().await?;
+    let tx = db.transaction().await?;
+    // An already revoked session changes nothing, and records nothing.
+    if sessions::revoke(&tx, claims.sid, claims.user_id, "logout").await? {
+        let event = NewEvent::by_user(EventType::LoggedOut, claims.user_id)
+            .detail(serde_json::json!({"session_id": claims.sid}));
+        events::record(&tx, &origin, event).await?;
+    }
+    tx.commit().await?;
     tracing::info!(user_id = claims.user_id, session = %claims.sid, "session revoked");
     Ok(response::ok_empty())
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use shared::db::GenericClient;
-use shared::{ApiError, App, credentials, ratelimit};
+use shared::{ApiError, App, credentials, events, ratelimit};
 
 pub use smtp::{SendError, Sender};
 
@@ -208,6 +208,8 @@ impl<'a> Maintenance<'a> {
             deleted += db.execute(&statement, &[&CLEANUP_BATCH]).await?;
         }
         deleted += credentials::delete_stale(&db).await?;
+        deleted += events::delete_expired(&db, self.app.config.audit_retention_days, CLEANUP_BATCH)
+            .await?;
         deleted += ratelimit::delete_expired(&db).await?;
         Ok(deleted)
     }

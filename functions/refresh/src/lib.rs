@@ -8,6 +8,7 @@ use lambda_http::http::StatusCode;
 use serde::Deserialize;
 use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
+use shared::events::{self, EventType, NewEvent};
 use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
 use shared::tokens::{SignedIn, TokenType};
@@ -42,9 +43,23 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         .tokens
         .verify(validated(token)?.trim(), TokenType::Refresh)?;
 
-    let db = app.db().await?;
+    let origin = app.origin(&req)?;
+    let mut db = app.db().await?;
     let (ttl, max_age) = (app.tokens.refresh_ttl(), app.tokens.session_max_age());
-    let (user, refresh_jti) = sessions::rotate(&db, &claims, ttl, max_age).await?;
+    // A reuse revokes the session: that and its event commit together.
+    let tx = db.transaction().await?;
+    let (user, refresh_jti) = match sessions::rotate(&tx, &claims, ttl, max_age).await {
+        Ok(rotated) => rotated,
+        Err(ApiError::TokenReused) => {
+            let reused = NewEvent::to_user(EventType::TokenReused, Some(claims.user_id), None)
+                .detail(serde_json::json!({"session_id": claims.sid}));
+            events::record(&tx, &origin, reused).await?;
+            tx.commit().await?;
+            return Err(ApiError::TokenReused);
+        }
+        Err(err) => return Err(err),
+    };
+    tx.commit().await?;
     let tokens = app
         .tokens
         .issue(user.id, user.role, claims.sid, refresh_jti)?;

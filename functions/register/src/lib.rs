@@ -12,6 +12,7 @@ use shared::config::PasswordConfig;
 use shared::db::GenericClient;
 use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
+use shared::events::{self, EventType, NewEvent};
 use shared::identity::{Email, Login, Name, Password, Phone};
 use shared::mail::{self, Messages};
 use shared::one_time_tokens::{self, Kind};
@@ -75,6 +76,12 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
             .ok_or_else(|| ApiError::internal("the user just inserted is gone"))?;
         mail::enqueue(&tx, &Messages(&app.config.mail).verify_email(email, &token)).await?;
     }
+    events::record(
+        &tx,
+        &origin,
+        NewEvent::by_user(EventType::Registered, user.id),
+    )
+    .await?;
     tx.commit().await?;
 
     let tokens = app

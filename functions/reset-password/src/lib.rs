@@ -12,6 +12,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use shared::db::GenericClient;
 use shared::docs::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
+use shared::events::{self, EventType, NewEvent};
 use shared::identity::Password;
 use shared::mail::{self, Messages};
 use shared::one_time_tokens::{self, Kind, required_text};
@@ -64,6 +65,9 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     if let Some(email) = &spent.email {
         mail::enqueue(&tx, &Messages(&app.config.mail).password_reset(email)).await?;
     }
+    let event = NewEvent::by_user(EventType::PasswordReset, user.id)
+        .detail(serde_json::json!({"revoked_sessions": revoked}));
+    events::record(&tx, &origin, event).await?;
     tx.commit().await?;
 
     let tokens = app

@@ -8,6 +8,7 @@
 use shared::db::GenericClient;
 use shared::docs::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
 use shared::error::ErrorBody;
+use shared::events::{self, EventType, NewEvent};
 use shared::one_time_tokens::{self, Kind, LinkBody};
 use shared::request::json_body;
 use shared::response::{Empty, Envelope};
@@ -31,6 +32,9 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     restore_email(&tx, spent.user_id, &old_email).await?;
     credentials::clear(&tx, spent.user_id).await?;
     let revoked = sessions::revoke_all(&tx, spent.user_id, "email_change_reverted").await?;
+    let event = NewEvent::by_user(EventType::EmailChangeReverted, spent.user_id)
+        .detail(serde_json::json!({"revoked_sessions": revoked}));
+    events::record(&tx, &origin, event).await?;
     tx.commit().await?;
     tracing::info!(user_id = spent.user_id, revoked, "email change reverted");
     Ok(response::ok_empty())

@@ -15,10 +15,12 @@
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use shared::client::Origin;
 use shared::config::{MailConfig, PasswordConfig};
 use shared::db::GenericClient;
 use shared::docs::{AuthErrors, BodyErrors, ServerErrors, all_optional};
 use shared::error::ErrorBody;
+use shared::events::{self, EventType, NewEvent};
 use shared::identity::{Email, Login, Name, Password, Phone, Role};
 use shared::mail::{self, Messages};
 use shared::one_time_tokens::{self, Kind};
@@ -140,17 +142,32 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     .await?;
     // Nothing updated: for the user themself the password changed since it was confirmed;
     // for an admin's change the user does not exist.
-    let (user, old_email) = updated.ok_or(if is_self {
+    let updated = updated.ok_or(if is_self {
         ApiError::WrongPassword
     } else {
         ApiError::NotFound
     })?;
+    record_events(&tx, &origin, caller.id, &changes, &updated).await?;
+    // The target's tokens carry the old role: every session of theirs ends with it.
+    let role_changed = updated.old_role != updated.user.role.as_str();
+    let Updated {
+        user, old_email, ..
+    } = updated;
     let messages = Messages(&app.config.mail);
     if let Some(Some(email)) = &changes.email {
         queue_email_change(&tx, &messages, &user, old_email.as_deref(), email.as_str()).await?;
     }
     if let (Some(_), Some(email)) = (&new_hash, &user.email) {
         mail::enqueue(&tx, &messages.password_changed(email)).await?;
+    }
+    if role_changed && new_hash.is_none() {
+        let revoked = sessions::revoke_all(&tx, id, "role_changed").await?;
+        tracing::info!(
+            user_id = id,
+            by = caller.id,
+            revoked,
+            "role changed; sessions revoked"
+        );
     }
     let tokens = match new_hash {
         Some(_) => {
@@ -262,14 +279,15 @@ async fn queue_email_change(
 }
 
 /// Applies `changes` to user `id`, only if its hash is still `confirmed_hash` when one is
-/// given; returns the user and the email it had before. `None` when no row matched.
+/// given; returns the user with the email and role it had before. `None` when no row
+/// matched.
 async fn update(
     client: &impl GenericClient,
     id: i64,
     changes: &Changes,
     new_hash: Option<&str>,
     confirmed_hash: Option<&str>,
-) -> Result<Option<(User, Option<String>)>, ApiError> {
+) -> Result<Option<Updated>, ApiError> {
     // A new email goes pending while there is a current one; without one it is set at
     // once, unverified. `null` clears both.
     let sql = format!(
@@ -287,9 +305,9 @@ async fn update(
             role = coalesce($9, u.role),
             password_hash = coalesce($10, u.password_hash),
             updated_at = now()
-         FROM (SELECT id, email FROM users WHERE id = $1 FOR UPDATE) old
+         FROM (SELECT id, email, role FROM users WHERE id = $1 FOR UPDATE) old
          WHERE u.id = old.id AND ($11::text IS NULL OR u.password_hash = $11)
-         RETURNING {}, old.email AS old_email",
+         RETURNING {}, old.email AS old_email, old.role AS old_role",
         users::COLUMNS
     );
     let statement = client.prepare_cached(&sql).await?;
@@ -320,6 +338,57 @@ async fn update(
             ],
         )
         .await?;
-    row.map(|row| Ok((User::from_row(&row)?, row.try_get("old_email")?)))
-        .transpose()
+    row.map(|row| {
+        Ok(Updated {
+            user: User::from_row(&row)?,
+            old_email: row.try_get("old_email")?,
+            old_role: row.try_get("old_role")?,
+        })
+    })
+    .transpose()
+}
+
+/// A user as updated, with what it was before where that decides what happens next.
+struct Updated {
+    user: User,
+    old_email: Option<String>,
+    old_role: String,
+}
+
+/// The audit events of an applied change, written in its transaction: the account
+/// concerned is `user`, the actor `actor_id` (the user themself or an admin).
+async fn record_events(
+    client: &impl GenericClient,
+    origin: &Origin,
+    actor_id: i64,
+    changes: &Changes,
+    updated: &Updated,
+) -> Result<(), ApiError> {
+    let user = &updated.user;
+    let mut kinds = Vec::new();
+    if changes.password.is_some() {
+        kinds.push((EventType::PasswordChanged, serde_json::json!({})));
+    }
+    if changes.login.is_some() {
+        kinds.push((EventType::LoginChanged, serde_json::json!({})));
+    }
+    if changes.phone.is_some() {
+        kinds.push((EventType::PhoneChanged, serde_json::json!({})));
+    }
+    match &changes.email {
+        Some(Some(_)) if user.pending_email.is_some() => {
+            kinds.push((EventType::EmailChangeRequested, serde_json::json!({})));
+        }
+        Some(_) => kinds.push((EventType::EmailChanged, serde_json::json!({}))),
+        None => {}
+    }
+    if updated.old_role != user.role.as_str() {
+        let detail = serde_json::json!({"from": updated.old_role, "to": user.role.as_str()});
+        kinds.push((EventType::RoleChanged, detail));
+    }
+    for (kind, detail) in kinds {
+        let event = NewEvent::to_user(kind, Some(user.id), Some(actor_id)).detail(detail);
+        events::record(client, origin, event).await?;
+    }
+    Ok(())
 }

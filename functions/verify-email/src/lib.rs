@@ -10,6 +10,7 @@ use serde::Serialize;
 use shared::db::GenericClient;
 use shared::docs::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
 use shared::error::ErrorBody;
+use shared::events::{self, EventType, NewEvent};
 use shared::one_time_tokens::{self, Kind, LinkBody};
 use shared::request::json_body;
 use shared::response::Envelope;
@@ -37,7 +38,12 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     match one_time_tokens::spend(&tx, Kind::VerifyEmail, &token).await {
         Ok(spent) => {
             let email = spent.email.ok_or(ApiError::InvalidLink)?;
-            verify(&tx, spent.user_id, &email).await?;
+            let changed = verify(&tx, spent.user_id, &email).await?;
+            let kind = match changed {
+                true => EventType::EmailChanged,
+                false => EventType::EmailVerified,
+            };
+            events::record(&tx, &origin, NewEvent::by_user(kind, spent.user_id)).await?;
             tx.commit().await?;
             tracing::info!(user_id = spent.user_id, "email verified");
         }
@@ -59,17 +65,24 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
 
 /// Makes `email` user `user_id`'s verified email; a pending email it was becomes the
 /// email (the unique index decides if another account took it: 409 `user_exists`).
-async fn verify(client: &impl GenericClient, user_id: i64, email: &str) -> Result<(), ApiError> {
+/// Makes `email` the verified email of `user_id`; true when it replaced another address
+/// (a confirmed email change), false when it verified the current one.
+async fn verify(client: &impl GenericClient, user_id: i64, email: &str) -> Result<bool, ApiError> {
     let statement = client
         .prepare_cached(
-            "UPDATE users SET email = $2, email_verified = true,
-                pending_email = CASE WHEN pending_email = $2 THEN NULL ELSE pending_email END,
+            "UPDATE users u SET email = $2, email_verified = true,
+                pending_email = CASE WHEN u.pending_email = $2 THEN NULL ELSE u.pending_email END,
                 updated_at = now()
-             WHERE id = $1",
+             FROM (SELECT id, email FROM users WHERE id = $1 FOR UPDATE) old
+             WHERE u.id = old.id
+             RETURNING old.email IS DISTINCT FROM $2 AS changed",
         )
         .await?;
-    client.execute(&statement, &[&user_id, &email]).await?;
-    Ok(())
+    let row = client.query_opt(&statement, &[&user_id, &email]).await?;
+    Ok(match row {
+        Some(row) => row.try_get("changed")?,
+        None => false,
+    })
 }
 
 /// Whether `token` is a spent verification token whose address is still its account's
