@@ -6,8 +6,10 @@ use lambda_http::Request;
 use uuid::Uuid;
 
 use crate::app::App;
+use crate::client::Origin;
+use crate::db;
 use crate::error::ApiError;
-use crate::request::bearer_token;
+use crate::request::{bearer_token, path_id};
 use crate::tokens::TokenType;
 use crate::users::{self, User};
 
@@ -42,6 +44,46 @@ impl App {
         Ok(Caller {
             user: User::from_row(&row)?,
             session_id: claims.sid,
+        })
+    }
+
+    /// [`App::caller`], who must be an admin: 403 `forbidden` otherwise.
+    pub async fn admin(
+        &self,
+        client: &impl GenericClient,
+        req: &Request,
+    ) -> Result<Caller, ApiError> {
+        let caller = self.caller(client, req).await?;
+        match caller.user.is_admin() {
+            true => Ok(caller),
+            false => Err(ApiError::Forbidden),
+        }
+    }
+}
+
+/// What every admin action on user `{id}` starts from: the client, a connection, the
+/// admin, and the target's id.
+pub struct AdminAction {
+    pub origin: Origin,
+    pub db: db::Client,
+    pub admin: User,
+    pub target_id: i64,
+}
+
+impl App {
+    /// The prologue of an admin action on the user of path parameter `id`: 403 behind
+    /// CloudFront without the origin secret, 401 without a valid token, 403 `forbidden`
+    /// for a non-admin, 400 `validation_failed` for an id that is not a positive integer.
+    pub async fn admin_action(&self, req: &Request) -> Result<AdminAction, ApiError> {
+        let origin = self.origin(req)?;
+        let db = self.db().await?;
+        let admin = self.admin(&db, req).await?.user;
+        let target_id = path_id(req, "id")?;
+        Ok(AdminAction {
+            origin,
+            db,
+            admin,
+            target_id,
         })
     }
 }

@@ -61,6 +61,20 @@ pub enum AuthErrors<'a> {
     Unauthorized(ErrorBody<'a>),
 }
 
+/// Admin routes acting on user `{id}`, beyond [`AuthErrors`].
+#[derive(IntoResponses)]
+pub enum AdminUserErrors<'a> {
+    /// `validation_failed`: the id is not a positive integer.
+    #[response(status = 400)]
+    BadId(ErrorBody<'a>),
+    /// `forbidden`: the caller is not an admin (nothing changes).
+    #[response(status = 403)]
+    Forbidden(ErrorBody<'a>),
+    /// `not_found`: no such user.
+    #[response(status = 404)]
+    NotFound(ErrorBody<'a>),
+}
+
 /// Every route that touches the database.
 #[derive(IntoResponses)]
 pub enum ServerErrors<'a> {

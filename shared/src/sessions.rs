@@ -161,3 +161,10 @@ pub async fn revoke_all(
         .await?;
     Ok(client.execute(&statement, &[&user_id, &reason]).await?)
 }
+
+/// The answer of a route that revoked sessions: how many were live.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Revoked {
+    /// How many live sessions were revoked.
+    pub revoked_sessions: u64,
+}

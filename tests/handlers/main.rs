@@ -2,6 +2,7 @@
 //! a fresh, migrated Postgres database per test.
 
 mod abuse;
+mod admin_actions;
 mod birthdays;
 mod contacts;
 mod db_faults;

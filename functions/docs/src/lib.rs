@@ -37,6 +37,8 @@ use utoipa::{Modify, OpenApi};
         delete_user::handler,
         list_my_events::handler,
         list_events::handler,
+        revoke_sessions::handler,
+        unlock_user::handler,
         create_contact::handler,
         list_contacts::handler,
         upcoming_birthdays::handler,

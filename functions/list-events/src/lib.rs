@@ -25,10 +25,7 @@ use shared::{ApiError, App, Body, Request, Response, response};
         AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let db = app.db().await?;
-    let caller = app.caller(&db, &req).await?;
-    if !caller.user.is_admin() {
-        return Err(ApiError::Forbidden);
-    }
+    app.admin(&db, &req).await?;
     let filter = parse_filter(&req)?;
     let page = Page::from_request(&req)?;
     let (events, total) = events::list(&db, filter, page, app.config.exact_total_limit).await?;

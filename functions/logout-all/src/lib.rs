@@ -1,23 +1,16 @@
 //! `POST /auth/logout-all`: revoke every session of the caller, the current one included.
 
 use lambda_http::http::StatusCode;
-use serde::Serialize;
 use shared::docs::{AuthErrors, ServerErrors};
 use shared::events::{self, EventType, NewEvent};
 use shared::response::Envelope;
+use shared::sessions::Revoked;
 use shared::{ApiError, App, Body, Request, Response, response, sessions};
-use utoipa::ToSchema;
-
-#[derive(Serialize, ToSchema)]
-struct LoggedOut {
-    /// How many live sessions were revoked, the current one included.
-    revoked_sessions: u64,
-}
 
 /// Revoke every session of the caller, the current one included.
 #[utoipa::path(operation_id = "logout_all", post, path = "/auth/logout-all", tag = "auth", security(("bearer" = [])),
     responses(
-        (status = 200, description = "Every session is revoked.", body = Envelope<LoggedOut>),
+        (status = 200, description = "Every session is revoked.", body = Envelope<Revoked>),
         AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let origin = app.origin(&req)?;
@@ -34,5 +27,5 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         revoked_sessions,
         "all sessions revoked"
     );
-    Ok(response::ok(StatusCode::OK, LoggedOut { revoked_sessions }))
+    Ok(response::ok(StatusCode::OK, Revoked { revoked_sessions }))
 }

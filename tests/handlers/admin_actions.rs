@@ -1,0 +1,156 @@
+//! Admin actions: ending a user's sessions and lifting their failed-login locks; each an
+//! audit event with the admin as actor.
+
+use lambda_http::http::Method;
+use latchkey_tests::{TestApp, TestResponse, req};
+
+use crate::{Api, PASSWORD, user_id};
+
+impl Api<'_> {
+    pub async fn revoke_sessions(&self, access_token: &str, id: &str) -> TestResponse {
+        let request = req::raw(Method::DELETE, "/users/x/sessions", String::new());
+        let request = req::path_param(req::bearer(request, access_token), "id", id);
+        self.0
+            .respond(::revoke_sessions::handler(&self.0.app, request).await)
+    }
+
+    pub async fn unlock_user(&self, access_token: &str, id: &str) -> TestResponse {
+        let request = req::raw(Method::DELETE, "/users/x/lock", String::new());
+        let request = req::path_param(req::bearer(request, access_token), "id", id);
+        self.0
+            .respond(::unlock_user::handler(&self.0.app, request).await)
+    }
+}
+
+/// The (type, actor_id) of `user_id`'s events, oldest first.
+async fn events_of(t: &TestApp, user_id: i64) -> Vec<(String, Option<i64>)> {
+    let rows = t
+        .sql()
+        .await
+        .query(
+            "SELECT type, actor_id FROM auth_events WHERE user_id = $1 ORDER BY id",
+            &[&user_id],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+}
+
+#[tokio::test]
+async fn an_admin_ends_every_session_of_a_user() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let admin = api.admin("root").await;
+    let admin_id = user_id(&admin);
+    let ivy = api.sign_up("ivy").await;
+    let ivy_id = user_id(&ivy);
+    let other_device = api.login("ivy", PASSWORD).await;
+
+    let revoked = api
+        .revoke_sessions(&admin.access_token(), &ivy_id.to_string())
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert_eq!(revoked.body["revoked_sessions"], 2);
+    api.me(&ivy.access_token()).await.assert_invalid_token();
+    api.me(&other_device.access_token())
+        .await
+        .assert_invalid_token();
+    assert_eq!(api.refresh(&other_device.refresh_token()).await.status, 401);
+    assert_eq!(
+        api.me(&admin.access_token()).await.status,
+        200,
+        "only ivy's"
+    );
+    assert_eq!(
+        events_of(&t, ivy_id).await.last().unwrap(),
+        &("sessions_revoked".to_owned(), Some(admin_id))
+    );
+    // Again: nothing live, still 200.
+    let again = api
+        .revoke_sessions(&admin.access_token(), &ivy_id.to_string())
+        .await;
+    assert_eq!(again.body["revoked_sessions"], 0);
+}
+
+#[tokio::test]
+async fn an_admin_lifts_every_lock_of_a_user() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let admin = api.admin("root").await;
+    let jay_id = user_id(&api.sign_up("jay").await);
+    for _ in 0..5 {
+        api.login_from("jay", "wrong password", "198.51.100.9")
+            .await;
+    }
+    assert_eq!(
+        api.login_from("jay", PASSWORD, "198.51.100.9").await.status,
+        429
+    );
+
+    let unlocked = api
+        .unlock_user(&admin.access_token(), &jay_id.to_string())
+        .await;
+    assert_eq!(unlocked.status, 200, "{}", unlocked.body);
+    assert_eq!(unlocked.body["user"]["login"], "jay");
+    assert_eq!(unlocked.body["user"]["role"], "user", "the full object");
+    assert_eq!(
+        api.login_from("jay", PASSWORD, "198.51.100.9").await.status,
+        200
+    );
+    let kinds = events_of(&t, jay_id).await;
+    assert!(
+        kinds.contains(&("account_unlocked".to_owned(), Some(user_id(&admin)))),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn admin_actions_refuse_others_unknown_users_and_bad_ids() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let admin = api.admin("root").await;
+    let kim = api.sign_up("kim").await;
+    let kim_id = user_id(&kim).to_string();
+    let token = admin.access_token();
+
+    assert_eq!(
+        api.revoke_sessions(&kim.access_token(), &kim_id)
+            .await
+            .error_code(),
+        "forbidden"
+    );
+    assert_eq!(
+        api.unlock_user(&kim.access_token(), &kim_id)
+            .await
+            .error_code(),
+        "forbidden"
+    );
+    assert_eq!(
+        api.me(&kim.access_token()).await.status,
+        200,
+        "a refused action changes nothing"
+    );
+    for (id, status, code) in [
+        ("999999", 404, "not_found"),
+        ("0", 400, "validation_failed"),
+        ("abc", 400, "validation_failed"),
+    ] {
+        let revoke = api.revoke_sessions(&token, id).await;
+        assert_eq!((revoke.status, revoke.error_code()), (status, code), "{id}");
+        let unlock = api.unlock_user(&token, id).await;
+        assert_eq!((unlock.status, unlock.error_code()), (status, code), "{id}");
+    }
+    assert_eq!(api.revoke_sessions("nope", &kim_id).await.status, 401);
+    assert_eq!(api.unlock_user("nope", &kim_id).await.status, 401);
+    let admin_events = t
+        .sql()
+        .await
+        .query_one(
+            "SELECT count(*) FROM auth_events WHERE type IN ('sessions_revoked', 'account_unlocked')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(admin_events, 0, "no event for a refused action");
+}
