@@ -54,6 +54,13 @@ pub enum ApiError {
     /// 409 `user_exists`: the login, email or phone belongs to another account.
     #[error("user exists")]
     UserExists,
+    /// 409 `last_admin`: the change would leave no admin (a demotion or deletion of the
+    /// only one).
+    #[error("last admin")]
+    LastAdmin,
+    /// 409 `no_email`: the account has no email to send a mail to.
+    #[error("no email")]
+    NoEmail,
     /// 413 `payload_too_large`: a body over [`crate::request::MAX_BODY_BYTES`].
     #[error("payload too large")]
     PayloadTooLarge,
@@ -83,7 +90,7 @@ pub struct ErrorBody<'a> {
     status: &'static str,
     /// What went wrong, in snake_case: `invalid_json`, `validation_failed`, `invalid_link`,
     /// `missing_token`, `invalid_token`, `token_reused`, `invalid_credentials`, `forbidden`,
-    /// `wrong_password`, `email_unverified`, `not_found`, `user_exists`, `payload_too_large`,
+    /// `wrong_password`, `email_unverified`, `not_found`, `user_exists`, `last_admin`, `no_email`, `payload_too_large`,
     /// `too_many_attempts`, `rate_limited`, `database_unavailable`, `internal_error`.
     code: &'static str,
     /// One human sentence.
@@ -117,7 +124,7 @@ impl ApiError {
             Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::WrongPassword | Self::EmailUnverified => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::UserExists => StatusCode::CONFLICT,
+            Self::UserExists | Self::LastAdmin | Self::NoEmail => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyAttempts { .. } | Self::RateLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -141,6 +148,8 @@ impl ApiError {
             Self::EmailUnverified => "email_unverified",
             Self::NotFound => "not_found",
             Self::UserExists => "user_exists",
+            Self::LastAdmin => "last_admin",
+            Self::NoEmail => "no_email",
             Self::PayloadTooLarge => "payload_too_large",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::RateLimited { .. } => "rate_limited",
@@ -165,6 +174,8 @@ impl ApiError {
             Self::EmailUnverified => "Verify your email address first.",
             Self::NotFound => "Not found.",
             Self::UserExists => "User already exists",
+            Self::LastAdmin => "This is the last admin: promote another account first.",
+            Self::NoEmail => "The account has no email address.",
             Self::PayloadTooLarge => "The request body is larger than 64 KiB.",
             Self::TooManyAttempts { .. } => "Too many failed attempts; try again later.",
             Self::RateLimited { .. } => "Too many requests from your address; try again later.",

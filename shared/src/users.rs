@@ -96,6 +96,29 @@ pub fn looks_like_contact(login: &str) -> bool {
     login.contains('@') || (digits.len() >= 7 && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// 409 `last_admin` when `user_id` is the only admin, before a change that would demote
+/// or delete it. Locks every admin row until the transaction ends, so concurrent
+/// demotions and deletions of admins serialize and one admin always remains: the second
+/// sees the first's change when its lock is granted.
+pub async fn ensure_not_last_admin(
+    client: &impl GenericClient,
+    user_id: i64,
+) -> Result<(), ApiError> {
+    let statement = client
+        .prepare_cached("SELECT id FROM users WHERE role = 'admin' ORDER BY id FOR UPDATE")
+        .await?;
+    let admins: Vec<i64> = client
+        .query(&statement, &[])
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    match admins.as_slice() {
+        [only] if *only == user_id => Err(ApiError::LastAdmin),
+        _ => Ok(()),
+    }
+}
+
 /// The user with this id, if any.
 pub async fn find(client: &impl GenericClient, id: i64) -> Result<Option<User>, ApiError> {
     let statement = client

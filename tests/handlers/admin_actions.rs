@@ -2,7 +2,7 @@
 //! audit event with the admin as actor.
 
 use lambda_http::http::Method;
-use latchkey_tests::{TestApp, TestResponse, req};
+use latchkey_tests::{TestApp, TestResponse, json, req};
 
 use crate::{Api, PASSWORD, user_id};
 
@@ -153,4 +153,73 @@ async fn admin_actions_refuse_others_unknown_users_and_bad_ids() {
         .unwrap()
         .get::<_, i64>(0);
     assert_eq!(admin_events, 0, "no event for a refused action");
+}
+
+#[tokio::test]
+async fn the_last_admin_can_be_neither_demoted_nor_deleted() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let root = api.admin("root").await;
+    let root_id = user_id(&root);
+    let demoted = api
+        .update_user(
+            &root.access_token(),
+            root_id,
+            json!({"role": "user", "current_password": PASSWORD}),
+        )
+        .await;
+    assert_eq!((demoted.status, demoted.error_code()), (409, "last_admin"));
+    let deleted = api
+        .delete_user(
+            &root.access_token(),
+            root_id,
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!((deleted.status, deleted.error_code()), (409, "last_admin"));
+    assert_eq!(
+        api.me(&root.access_token()).await.body["user"]["role"],
+        "admin"
+    );
+
+    // With a second admin, one may go; then the other is the last.
+    let sue = api.admin("sue").await;
+    let sue_id = user_id(&sue);
+    let gone = api.delete_user(&sue.access_token(), root_id, None).await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    let last = api
+        .update_user(
+            &sue.access_token(),
+            sue_id,
+            json!({"role": "user", "current_password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(last.error_code(), "last_admin");
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let (amy, ben) = (api.admin("amy").await, api.admin("ben").await);
+    let (amy_token, ben_token) = (amy.access_token(), ben.access_token());
+    let (to_user_ben, to_user_amy) = (json!({"role": "user"}), json!({"role": "user"}));
+    // Both pass their admin check before either commits; the lock on the admin rows
+    // decides: the second sees the first's demotion and is refused.
+    let (a, b) = tokio::join!(
+        api.update_user(&amy_token, user_id(&ben), to_user_ben),
+        api.update_user(&ben_token, user_id(&amy), to_user_amy),
+    );
+    let admins: i64 = t
+        .sql()
+        .await
+        .query_one("SELECT count(*) FROM users WHERE role = 'admin'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(admins, 1, "{} / {}", a.body, b.body);
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses[0], 200);
+    assert!([401, 409].contains(&statuses[1]), "{statuses:?}");
 }

@@ -37,6 +37,7 @@ struct UserDeleted {
         (status = 200, description = "UserDeleted; every token of the user is refused from now on.", body = Envelope<UserDeleted>),
         (status = 403, description = "`wrong_password` or `forbidden` (not yours to delete).", body = ErrorBody),
         (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
+        (status = 409, description = "`last_admin`: the account is the only admin.", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: too many wrong passwords; see `Retry-After`.", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
         BodyErrors, AuthErrors, ServerErrors))]
@@ -65,6 +66,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     };
 
     let tx = db.transaction().await?;
+    users::ensure_not_last_admin(&tx, id).await?;
     let deleted = delete(&tx, id, confirmed_hash.as_deref()).await?;
     let user = deleted.ok_or(if is_self {
         ApiError::WrongPassword

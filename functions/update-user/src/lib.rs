@@ -93,7 +93,7 @@ struct UserUpdated<'a> {
         (status = 200, description = "The updated user (and a new token pair after a password change).", body = Envelope<UserUpdated>),
         (status = 403, description = "`wrong_password` (the current password is wrong) or `forbidden` (not yours to change).", body = ErrorBody),
         (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
-        (status = 409, description = "`user_exists`: the new login, email or phone is taken.", body = ErrorBody),
+        (status = 409, description = "`user_exists`: the new login, email or phone is taken. `last_admin`: the role change would demote the only admin.", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: too many wrong passwords; see `Retry-After`.", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
         BodyErrors, AuthErrors, ServerErrors))]
@@ -129,6 +129,9 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     };
 
     let tx = db.transaction().await?;
+    if changes.role.is_some_and(|role| role != Role::Admin) {
+        users::ensure_not_last_admin(&tx, id).await?;
+    }
     if let Some(Some(email)) = &changes.email {
         ensure_email_free(&tx, id, email.as_str()).await?;
     }
