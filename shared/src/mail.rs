@@ -9,6 +9,7 @@ use deadpool_postgres::GenericClient;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::client::Origin;
 use crate::config::MailConfig;
 use crate::error::ApiError;
 use crate::events::{self, EventType, NewEvent};
@@ -206,6 +207,26 @@ pub async fn request_link(
         .and_then(|user| Some((user.id, to(user)?)))
         .unwrap_or((0, ""));
 
+    let tx = db.transaction().await?;
+    let queued = queue_link(app, &tx, &origin, user_id, to, kind, None).await?;
+    tx.commit().await?;
+    Ok(queued)
+}
+
+/// Within the caller's transaction: counts a request for a mail to `to` against account
+/// `user_id`'s caps ([`allow_request`]; `0`: no account, the same statements run and match
+/// nothing), and when allowed issues a token of `kind`, queues its mail and records the
+/// request's event (`actor_id`: who asked, `None` for the account's own public request).
+/// True when a mail was queued.
+pub async fn queue_link(
+    app: &App,
+    client: &impl GenericClient,
+    origin: &Origin,
+    user_id: i64,
+    to: &str,
+    kind: Kind,
+    actor_id: Option<i64>,
+) -> Result<bool, ApiError> {
     let config = &app.config.mail;
     let ttl = match kind {
         Kind::VerifyEmail => config.verification_ttl,
@@ -216,32 +237,25 @@ pub async fn request_link(
             ));
         }
     };
-
-    let tx = db.transaction().await?;
-    let user_id = match allow_request(&tx, user_id).await? {
+    let user_id = match allow_request(client, user_id).await? {
         true => user_id,
         false => 0,
     };
-    let token = one_time_tokens::issue(&tx, user_id, kind, Some(to), ttl).await?;
+    let token = one_time_tokens::issue(client, user_id, kind, Some(to), ttl).await?;
     if let Some(token) = &token {
         let messages = Messages(config);
         let mail = match kind {
             Kind::ResetPassword => messages.reset_password(to, token),
             _ => messages.verify_email(to, token),
         };
-        enqueue(&tx, &mail).await?;
+        enqueue(client, &mail).await?;
         let requested = match kind {
             Kind::ResetPassword => EventType::PasswordResetRequested,
             _ => EventType::EmailVerificationSent,
         };
-        events::record(
-            &tx,
-            &origin,
-            NewEvent::to_user(requested, Some(user_id), None),
-        )
-        .await?;
+        let event = NewEvent::to_user(requested, Some(user_id), actor_id);
+        events::record(client, origin, event).await?;
     }
-    tx.commit().await?;
     Ok(token.is_some())
 }
 

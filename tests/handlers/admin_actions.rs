@@ -14,6 +14,13 @@ impl Api<'_> {
             .respond(::revoke_sessions::handler(&self.0.app, request).await)
     }
 
+    pub async fn send_password_reset(&self, access_token: &str, id: &str) -> TestResponse {
+        let request = req::raw(Method::POST, "/users/x/password-reset", String::new());
+        let request = req::path_param(req::bearer(request, access_token), "id", id);
+        self.0
+            .respond(::send_password_reset::handler(&self.0.app, request).await)
+    }
+
     pub async fn unlock_user(&self, access_token: &str, id: &str) -> TestResponse {
         let request = req::raw(Method::DELETE, "/users/x/lock", String::new());
         let request = req::path_param(req::bearer(request, access_token), "id", id);
@@ -222,4 +229,73 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
     statuses.sort();
     assert_eq!(statuses[0], 200);
     assert!([401, 409].contains(&statuses[1]), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn an_admin_sends_a_user_the_reset_mail_and_the_user_resets() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let admin = api.admin("root").await;
+    let lee = api.sign_up_with_email("lee", "lee@example.com").await;
+    let lee_id = user_id(&lee).to_string();
+
+    let sent = api
+        .send_password_reset(&admin.access_token(), &lee_id)
+        .await;
+    assert_eq!(
+        (sent.status, sent.body.clone()),
+        (202, json!({"status": "ok"}))
+    );
+    let token = api.link_token("lee@example.com", "reset-password").await;
+    let reset = api.reset_password(&token, "a brand new passphrase").await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    assert_eq!(api.login("lee", "a brand new passphrase").await.status, 200);
+    let requested = events_of(&t, user_id(&lee)).await;
+    assert!(
+        requested.contains(&("password_reset_requested".to_owned(), Some(user_id(&admin)))),
+        "{requested:?}"
+    );
+
+    // The account's mail caps hold for admins too: a second request within the minute is
+    // still 202 and queues nothing.
+    let before = api.outbox("lee@example.com").await.len();
+    let again = api
+        .send_password_reset(&admin.access_token(), &lee_id)
+        .await;
+    assert_eq!(again.status, 202);
+    assert_eq!(api.outbox("lee@example.com").await.len(), before);
+}
+
+#[tokio::test]
+async fn send_password_reset_refuses_accounts_without_email_and_non_admins() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let admin = api.admin("root").await;
+    let mo = api.sign_up("moe").await;
+    let mo_id = user_id(&mo).to_string();
+    let no_email = api.send_password_reset(&admin.access_token(), &mo_id).await;
+    assert_eq!((no_email.status, no_email.error_code()), (409, "no_email"));
+    let forbidden = api.send_password_reset(&mo.access_token(), &mo_id).await;
+    assert_eq!(forbidden.error_code(), "forbidden");
+    for (id, status) in [("999999", 404), ("-1", 400)] {
+        assert_eq!(
+            api.send_password_reset(&admin.access_token(), id)
+                .await
+                .status,
+            status,
+            "{id}"
+        );
+    }
+    assert_eq!(api.send_password_reset("nope", &mo_id).await.status, 401);
+    let queued: i64 = t
+        .sql()
+        .await
+        .query_one(
+            "SELECT count(*) FROM outbox WHERE subject ILIKE '%reset%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(queued, 0);
 }

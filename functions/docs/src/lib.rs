@@ -39,6 +39,7 @@ use utoipa::{Modify, OpenApi};
         list_events::handler,
         revoke_sessions::handler,
         unlock_user::handler,
+        send_password_reset::handler,
         create_contact::handler,
         list_contacts::handler,
         upcoming_birthdays::handler,
