@@ -252,8 +252,9 @@ impl Config {
         };
         if production {
             let parsed: Option<tokio_postgres::Config> = database.url.expose_secret().parse().ok();
-            let tls = parsed
-                .is_some_and(|pg| pg.get_ssl_mode() == tokio_postgres::config::SslMode::Require);
+            let tls = parsed.as_ref().is_some_and(|pg| {
+                pg.get_ssl_mode() == tokio_postgres::config::SslMode::Require || loopback_only(pg)
+            });
             if !tls {
                 return Err(problem(
                     "DATABASE_URL",
@@ -456,6 +457,26 @@ fn mail_config(
         )?),
         maintenance_poll: Duration::from_secs(number(var, "MAINTENANCE_POLL_SECS", 0, 0..=840)?),
     })
+}
+
+/// Whether every host of a database URL is this machine's loopback (or a Unix socket):
+/// such a connection crosses no network, and no Lambda function can reach one, so
+/// production may skip TLS for it (the production benchmark runs so).
+fn loopback_only(pg: &tokio_postgres::Config) -> bool {
+    use tokio_postgres::config::Host;
+    let hosts = pg.get_hosts();
+    !hosts.is_empty()
+        && hosts.iter().all(|host| match host {
+            Host::Tcp(name) => {
+                name == "localhost"
+                    || name
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            Host::Unix(_) => true,
+        })
 }
 
 fn hs256_secret(
@@ -824,6 +845,19 @@ mod tests {
         ]
         .concat();
         assert!(config(&tls).is_ok());
+        // A database on this machine's loopback never crosses a network (and no Lambda
+        // function can reach one): the production benchmark runs so.
+        for url in [
+            "postgres://u:p@127.0.0.1:5432/db",
+            "postgres://u:p@localhost/db",
+            "postgres://u:p@[::1]:5432/db",
+        ] {
+            let pairs = [&production[..], &[("DATABASE_URL", url)]].concat();
+            assert!(config(&pairs).is_ok(), "{url}");
+        }
+        let mixed = "postgres://u:p@127.0.0.1,db.example.com/db";
+        let pairs = [&production[..], &[("DATABASE_URL", mixed)]].concat();
+        assert!(config(&pairs).is_err(), "one remote host needs TLS");
         let development = [("DATABASE_URL", "postgres://x/db"), ("JWT_SECRET", SECRET)];
         assert!(config(&development).is_ok(), "plain TCP is fine locally");
     }
