@@ -3,7 +3,8 @@
 #
 #   local/bench.sh            every function, side by side with the Django peer (~10 min)
 #   local/bench.sh --smoke    get-me, refresh and login, a few hundred invocations, no peer,
-#                             nothing enforced: proves the harness works (CI runs it)
+#                             nothing enforced: proves the harness works (CI runs it;
+#                             built without LTO, reusing .ci/template-checks' builds)
 #
 # It builds every function exactly as SAM's rust-cargolambda build does for x86_64: in the
 # function's directory, `cargo lambda build --release --bin <function>` with the deploy
@@ -34,6 +35,14 @@ for arg in "$@"; do
     *) HARNESS_ARGS+=("$arg") ;;
   esac
 done
+
+# The smoke run checks the harness, never figures: it builds as .ci/template-checks does
+# (no whole-program optimisation) into that script's target directory, so in CI, which
+# runs it first, the function binaries are already built.
+if [[ $SMOKE == 1 ]]; then
+  export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+  SAM_CARGO_TARGET_DIR=${SAM_CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/latchkey/sam-target}
+fi
 
 PG_PORT=${BENCH_PG_PORT:-15442}
 PG_DIR="$DATA/bench-pg"
