@@ -241,7 +241,7 @@ run_migrations() {
 # the function printed above it, and restarts watch: the next request starts it again.
 watch() {
   local port=$1; shift
-  local fifo line died reloaded pid
+  local fifo line died reloaded pid overflowed=
   fifo=$(mktemp -u "${TMPDIR:-/tmp}/latchkey-watch.XXXXXX")
   mkfifo "$fifo"
   trap '[[ -n ${pid:-} ]] && kill -TERM "$pid" 2>/dev/null; wait; rm -f "$fifo"; exit 0' INT TERM
@@ -256,6 +256,13 @@ watch() {
       # reports as killed: a kill within 10 s of a reload is that, not a death.
       if [[ $line == *"outcome resolved outcome=Both(Stop, Start)"* ]]; then
         reloaded=$SECONDS
+      elif [[ $line == *"cannot send event from fs watcher"* && -z $overflowed ]]; then
+        # cargo-lambda's file watcher overflowed (a build or a database writing under the
+        # repository): the function whose watcher it was still serves, but watch would no
+        # longer notice its death. Say so once.
+        overflowed=1
+        printf '\n\033[1;33m[latchkey] cargo lambda watch lost track of a function process\033[0m (its file watcher overflowed).\n' >&2
+        printf '[latchkey] It still serves; should a route hang later, restart the stack.\n\n' >&2
       elif [[ $line == *"command killed"* ]] && ((SECONDS - reloaded <= 10)); then
         continue
       elif [[ $line =~ command\ (exited|killed|stopped|ended\ by\ exception) ]]; then
