@@ -25,7 +25,17 @@ e2e_db="latchkey_e2e_$$"
 watch_pid=
 cleanup() {
   stop_mail
-  [[ -n $watch_pid ]] && kill -TERM -- "-$watch_pid" 2>/dev/null && sleep 2
+  if [[ -n $watch_pid ]]; then
+    # The stack: watch's session and every process descended from it (the functions run
+    # in sessions of their own). Listed before the TERM, which orphans them. What ignores
+    # the TERM (seen: a watch started again by the restart check) gets KILL.
+    local pids pid
+    pids=$(for pid in $(ps -e -o pid=); do
+      descends_from "$pid" "$watch_pid" 2>/dev/null && echo "$pid"
+    done || true)
+    kill -TERM -- "-$watch_pid" 2>/dev/null && sleep 2
+    [[ -z $pids ]] || kill -KILL $pids 2>/dev/null || true
+  fi
   pg_psql "$app_url" -q -c "DROP DATABASE IF EXISTS $e2e_db WITH (FORCE)" >/dev/null 2>&1 || true
   [[ ${LATCHKEY_STARTED_PG:-} == 1 ]] && stop_postgres_cluster
   return 0
