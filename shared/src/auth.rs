@@ -24,7 +24,8 @@ pub struct Caller {
 impl App {
     /// Authenticates the request's `Authorization: Bearer` access token: 401
     /// `missing_token` without one, 401 `invalid_token` if it does not verify, is not an
-    /// access token, or its session is revoked or expired, or its user is gone.
+    /// access token, or its session is revoked or expired, or its user is gone or disabled
+    /// (disabling revokes the sessions too; this holds should one slip through).
     pub async fn caller(
         &self,
         client: &impl GenericClient,
@@ -33,7 +34,8 @@ impl App {
         let claims = self.tokens.verify(bearer_token(req)?, TokenType::Access)?;
         let sql = format!(
             "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()",
+             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+               AND NOT u.disabled",
             users::COLUMNS
         );
         let statement = client.prepare_cached(&sql).await?;

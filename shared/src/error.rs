@@ -48,6 +48,10 @@ pub enum ApiError {
     /// (`REQUIRE_VERIFIED_EMAIL`).
     #[error("email unverified")]
     EmailUnverified,
+    /// 403 `account_disabled`: an admin disabled the account; no route opens a session
+    /// for it.
+    #[error("account disabled")]
+    AccountDisabled,
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
@@ -122,7 +126,10 @@ impl ApiError {
             }
             Self::MissingToken | Self::InvalidToken | Self::TokenReused => StatusCode::UNAUTHORIZED,
             Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::WrongPassword | Self::EmailUnverified => StatusCode::FORBIDDEN,
+            Self::Forbidden
+            | Self::WrongPassword
+            | Self::EmailUnverified
+            | Self::AccountDisabled => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::UserExists | Self::LastAdmin | Self::NoEmail => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -146,6 +153,7 @@ impl ApiError {
             Self::Forbidden => "forbidden",
             Self::WrongPassword => "wrong_password",
             Self::EmailUnverified => "email_unverified",
+            Self::AccountDisabled => "account_disabled",
             Self::NotFound => "not_found",
             Self::UserExists => "user_exists",
             Self::LastAdmin => "last_admin",
@@ -172,6 +180,7 @@ impl ApiError {
             Self::Forbidden => "You are not allowed to do this.",
             Self::WrongPassword => "The password is wrong.",
             Self::EmailUnverified => "Verify your email address first.",
+            Self::AccountDisabled => "The account is disabled.",
             Self::NotFound => "Not found.",
             Self::UserExists => "User already exists",
             Self::LastAdmin => "This is the last admin: promote another account first.",

@@ -41,9 +41,10 @@ pub async fn open(
 }
 
 /// Opens a session for a login, only if `user_id`'s password hash is still
-/// `verified_hash`, the one the password was just checked against. A password changed
-/// meanwhile (which revokes every session) must not let the old password open a new one:
-/// then this is `None`, and the login fails.
+/// `verified_hash`, the one the password was just checked against, and the account is not
+/// disabled. A password changed or an account disabled meanwhile (both revoke every
+/// session) must not let the old password open a new one: then this is `None`, and the
+/// login fails.
 pub async fn open_if_password_unchanged(
     client: &impl GenericClient,
     user_id: i64,
@@ -57,7 +58,7 @@ pub async fn open_if_password_unchanged(
             // makes this wait for its commit, then re-check the hash on the new row.
             "INSERT INTO sessions (user_id, refresh_jti, expires_at)
              (SELECT id, $2, now() + make_interval(secs => $3) FROM users
-              WHERE id = $1 AND password_hash = $4 FOR SHARE)
+              WHERE id = $1 AND password_hash = $4 AND NOT disabled FOR SHARE)
              RETURNING id",
         )
         .await?;

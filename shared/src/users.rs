@@ -14,13 +14,13 @@ use crate::identity::Role;
 
 /// The columns [`User::from_row`] reads, for a `users` table aliased `u`.
 pub const COLUMNS: &str = "u.id, u.login, u.name, u.email, u.pending_email, u.email_verified, \
-    u.phone, u.role, u.created_at, u.updated_at";
+    u.phone, u.role, u.disabled, u.created_at, u.updated_at";
 
 /// A user, serialized as the contract's full object. Never holds the password hash.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": 1, "login": "john@mail.com", "name": "John",
     "email": "john@mail.com", "pending_email": null, "phone": null, "role": "user", "email_verified": false,
-    "created_at": "2026-11-22T03:21:11Z", "updated_at": "2026-11-22T03:21:11Z"}))]
+    "disabled": false, "created_at": "2026-11-22T03:21:11Z", "updated_at": "2026-11-22T03:21:11Z"}))]
 pub struct User {
     pub id: i64,
     /// Unique case-insensitively, across logins, emails and phones.
@@ -35,6 +35,8 @@ pub struct User {
     pub role: Role,
     /// True once a link mailed to `email` was used.
     pub email_verified: bool,
+    /// Set by an admin: the account's sessions were revoked and no route opens a new one.
+    pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -96,16 +98,19 @@ pub fn looks_like_contact(login: &str) -> bool {
     login.contains('@') || (digits.len() >= 7 && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// 409 `last_admin` when `user_id` is the only admin, before a change that would demote
-/// or delete it. Locks every admin row until the transaction ends, so concurrent
-/// demotions and deletions of admins serialize and one admin always remains: the second
-/// sees the first's change when its lock is granted.
+/// 409 `last_admin` when `user_id` is the only enabled admin, before a change that would
+/// demote, disable or delete it. Locks every enabled admin's row until the transaction
+/// ends, so concurrent demotions, disablings and deletions of admins serialize and one
+/// enabled admin always remains: the second sees the first's change when its lock is
+/// granted.
 pub async fn ensure_not_last_admin(
     client: &impl GenericClient,
     user_id: i64,
 ) -> Result<(), ApiError> {
     let statement = client
-        .prepare_cached("SELECT id FROM users WHERE role = 'admin' ORDER BY id FOR UPDATE")
+        .prepare_cached(
+            "SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE",
+        )
         .await?;
     let admins: Vec<i64> = client
         .query(&statement, &[])
@@ -117,6 +122,11 @@ pub async fn ensure_not_last_admin(
         [only] if *only == user_id => Err(ApiError::LastAdmin),
         _ => Ok(()),
     }
+}
+
+/// The user with this id: 404 `not_found` when there is none.
+pub async fn find_or_404(client: &impl GenericClient, id: i64) -> Result<User, ApiError> {
+    find(client, id).await?.ok_or(ApiError::NotFound)
 }
 
 /// The user with this id, if any.
@@ -175,6 +185,7 @@ impl User {
             email_verified: row.try_get("email_verified")?,
             phone: row.try_get("phone")?,
             role: Role::parse(&role).map_err(ApiError::internal)?,
+            disabled: row.try_get("disabled")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })

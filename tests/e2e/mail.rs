@@ -12,7 +12,11 @@ use crate::PASSWORD;
 /// Locally a mail leaves within 5 s of the request that queued it.
 const MAIL_WITHIN: Duration = Duration::from_secs(5);
 
-async fn register(http: &Http, login: &str, email: &str) -> latchkey_tests::TestResponse {
+pub(crate) async fn register(
+    http: &Http,
+    login: &str,
+    email: &str,
+) -> latchkey_tests::TestResponse {
     let registered = http
         .post(
             "/auth/register",

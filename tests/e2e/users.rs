@@ -348,3 +348,132 @@ async fn listing_users_shows_no_email_or_phone_of_anyone_else() {
         page += 1;
     }
 }
+
+/// The audit issue's walk-through, over HTTP: an admin helps a user who got locked out.
+#[tokio::test]
+async fn an_admin_sees_failures_unlocks_disables_enables_signs_out_and_sends_a_reset() {
+    let http = Http::new();
+    let root = admin(&http).await;
+    let root_token = root.access_token();
+    let login = format!("help_{}", unique());
+    let email = format!("{login}@example.com");
+    let user_id = id(&crate::mail::register(&http, &login, &email).await);
+    for _ in 0..5 {
+        let wrong = json!({"login": login, "password": "not it at all"});
+        assert_eq!(http.post("/auth/login", wrong).await.status, 401);
+    }
+    // Registered by the mail tests' helper, with their password.
+    let locked = json!({"login": login, "password": crate::PASSWORD});
+    assert_eq!(http.post("/auth/login", locked.clone()).await.status, 429);
+
+    // The admin sees the failed logins, with the client's address.
+    let events = http
+        .get(
+            &format!("/events?user_id={user_id}&type=login_failed"),
+            Some(&root_token),
+        )
+        .await;
+    assert_eq!(events.status, 200, "{}", events.body);
+    assert_eq!(events.body["total"], 5, "{}", events.body);
+    assert!(
+        events.body["events"][0]["ip"].is_string(),
+        "{}",
+        events.body
+    );
+
+    let path = |tail: &str| format!("/users/{user_id}{tail}");
+    let unlocked = http
+        .send(Method::DELETE, &path("/lock"), Some(&root_token), None)
+        .await;
+    assert_eq!(unlocked.status, 200, "{}", unlocked.body);
+    let signed_in = http.post("/auth/login", locked.clone()).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+
+    let disabled = send(
+        &http,
+        Method::PATCH,
+        &path(""),
+        &root_token,
+        json!({"disabled": true}),
+    )
+    .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.body);
+    assert_eq!(
+        http.get("/users/me", Some(&signed_in.access_token()))
+            .await
+            .status,
+        401,
+        "the user's tokens die at once"
+    );
+    let refused = http.post("/auth/login", locked.clone()).await;
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (403, "account_disabled")
+    );
+
+    let enabled = send(
+        &http,
+        Method::PATCH,
+        &path(""),
+        &root_token,
+        json!({"disabled": false}),
+    )
+    .await;
+    assert_eq!(enabled.body["user"]["disabled"], false, "{}", enabled.body);
+    let signed_in = http.post("/auth/login", locked.clone()).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+
+    let revoked = http
+        .send(Method::DELETE, &path("/sessions"), Some(&root_token), None)
+        .await;
+    assert_eq!(revoked.body["revoked_sessions"], 1, "{}", revoked.body);
+    assert_eq!(
+        http.get("/users/me", Some(&signed_in.access_token()))
+            .await
+            .status,
+        401
+    );
+    let reset = http
+        .send(
+            Method::POST,
+            &path("/password-reset"),
+            Some(&root_token),
+            None,
+        )
+        .await;
+    assert_eq!(reset.status, 202, "{}", reset.body);
+
+    // The user sees their own story; what the admin did shows no admin's address.
+    let again = http.post("/auth/login", locked).await;
+    let mine = http
+        .get(
+            "/users/me/events?page_size=100",
+            Some(&again.access_token()),
+        )
+        .await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    let kinds: Vec<&str> = mine.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["type"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "login_failed",
+        "account_unlocked",
+        "account_disabled",
+        "account_enabled",
+        "sessions_revoked",
+        "password_reset_requested",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    for event in mine.body["events"].as_array().unwrap() {
+        if event["actor_id"] == root.body["user"]["id"] {
+            assert!(
+                event["ip"].is_null() && event["user_agent"].is_null(),
+                "{event}"
+            );
+        }
+    }
+}

@@ -6,6 +6,7 @@ mod admin_actions;
 mod birthdays;
 mod contacts;
 mod db_faults;
+mod disabled;
 mod docs;
 mod email;
 mod events;
@@ -203,6 +204,22 @@ impl Api<'_> {
 }
 
 /// The `user.id` of a response.
+/// The (type, actor_id, detail) of `user_id`'s audit events, oldest first.
+pub async fn events_of(t: &TestApp, user_id: i64) -> Vec<(String, Option<i64>, Value)> {
+    let rows = t
+        .sql()
+        .await
+        .query(
+            "SELECT type, actor_id, detail FROM auth_events WHERE user_id = $1 ORDER BY id",
+            &[&user_id],
+        )
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
 pub fn user_id(response: &TestResponse) -> i64 {
     response.body["user"]["id"].as_i64().unwrap()
 }

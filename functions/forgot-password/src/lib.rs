@@ -1,8 +1,9 @@
 //! `POST /auth/password/forgot`: mail a password-reset link.
 //!
 //! Always 202 with the same body, after the same statements, whether or not the account
-//! exists or has an email: the answer reveals nothing. A link goes to the account's
-//! (current, not pending) email, within the per-account caps.
+//! exists, has an email or is disabled: the answer reveals nothing. A link goes to the
+//! account's (current, not pending) email, within the per-account caps, unless an admin
+//! disabled the account.
 
 use lambda_http::http::StatusCode;
 use shared::docs::{BodyErrors, PublicRouteErrors, ServerErrors};
@@ -16,11 +17,11 @@ use shared::{ApiError, App, Body, Request, Response, response};
 #[utoipa::path(operation_id = "forgot_password", post, path = "/auth/password/forgot", tag = "auth",
     request_body = MailRequestBody,
     responses(
-        (status = 202, description = "Accepted; a reset link goes to the account's email, if it has one.", body = Envelope<Empty>),
+        (status = 202, description = "Accepted; a reset link goes to the account's email, if it has one and is not disabled.", body = Envelope<Empty>),
         BodyErrors, PublicRouteErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let queued = mail::request_link(app, &req, Kind::ResetPassword, |user: &User| {
-        user.email.as_deref()
+        user.email.as_deref().filter(|_| !user.disabled)
     })
     .await?;
     tracing::info!(queued, "password reset requested");

@@ -31,7 +31,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let caller = app.caller(&db, &req).await?;
     let id = path_id(&req, "id")?;
     users::ensure_directory_open(app.config.directory, &caller.user, Some(id))?;
-    let user = users::find(&db, id).await?.ok_or(ApiError::NotFound)?;
+    let user = users::find_or_404(&db, id).await?;
     let view = UserView::for_viewer(&user, &caller.user);
     Ok(response::ok(StatusCode::OK, UserFound { user: view }))
 }

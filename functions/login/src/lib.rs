@@ -5,8 +5,10 @@
 //! login requests (`shared::ratelimit`), and each attempt is counted against the lock of
 //! the account (or unknown identifier) for that IP before the password is evaluated
 //! (`shared::credentials`): while locked, 429 with `Retry-After`. A hash made with weaker
-//! parameters than configured is replaced on success. The session opens only if the stored hash is still the one the
-//! password was verified against, so a concurrent password change always wins.
+//! parameters than configured is replaced on success. A disabled account gets 403
+//! `account_disabled`, said only after a correct password. The session opens only if the
+//! stored hash is still the one the password was verified against and the account is
+//! still enabled, so a concurrent password change or disabling always wins.
 
 use lambda_http::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -39,7 +41,7 @@ struct LoginBody {
     responses(
         (status = 200, description = "Signed in.", body = Envelope<SignedIn>),
         (status = 401, description = "`invalid_credentials`: unknown login or wrong password (the same answer for both).", body = ErrorBody),
-        (status = 403, description = "`forbidden`: behind CloudFront, a request without the origin secret. `email_unverified`: with `REQUIRE_VERIFIED_EMAIL`, the account's email is not verified yet (said only after a correct password).", body = ErrorBody),
+        (status = 403, description = "`forbidden`: behind CloudFront, a request without the origin secret. `account_disabled`: an admin disabled the account (said only after a correct password). `email_unverified`: with `REQUIRE_VERIFIED_EMAIL`, the account's email is not verified yet (said only after a correct password).", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: the account is locked for this client IP after 5 failures in a row (or across all IPs after 100); `rate_limited`: too many requests from this client IP.", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the lock or the rate window ends."))),
         BodyErrors, ServerErrors))]
@@ -86,6 +88,10 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         return Err(ApiError::InvalidCredentials);
     };
 
+    if user.disabled {
+        tracing::info!(user_id = user.id, ip = %origin, request_id = %origin.request_id, "login refused: account disabled");
+        return Err(ApiError::AccountDisabled);
+    }
     if app.config.mail.require_verified_email && user.email.is_some() && !user.email_verified {
         tracing::info!(user_id = user.id, ip = %origin, request_id = %origin.request_id, "login refused: email unverified");
         return Err(ApiError::EmailUnverified);

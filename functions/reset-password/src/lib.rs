@@ -5,13 +5,14 @@
 //! spent, the password set, every session revoked, the failed-login lock cleared, the
 //! email marked verified (the mail proved control of it) and a notice queued; the answer
 //! is the user with a new session's token pair. Any failure rolls it all back, token
-//! included.
+//! included: a disabled account gets 403 `account_disabled`, and nothing changes.
 
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::db::GenericClient;
 use shared::docs::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
+use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
 use shared::identity::Password;
 use shared::mail::{self, Messages};
@@ -38,7 +39,9 @@ struct ResetBody {
 #[utoipa::path(operation_id = "reset_password", post, path = "/auth/password/reset", tag = "auth", request_body = ResetBody,
     responses(
         (status = 200, description = "Password reset; every other session revoked; signed in.", body = Envelope<SignedIn>),
-        LinkBodyErrors, PublicRouteErrors, ServerErrors))]
+        LinkBodyErrors, PublicRouteErrors, ServerErrors,
+        // After PublicRouteErrors, whose 403 it replaces with the fuller description.
+        (status = 403, description = "`account_disabled`: an admin disabled the account; nothing changed and the token stays unspent. `forbidden`: behind CloudFront, a request without the origin secret.", body = ErrorBody)))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let origin = app.origin(&req)?;
     let mut db = app.db().await?;
@@ -83,7 +86,8 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     ))
 }
 
-/// Stores the new hash and marks the email verified.
+/// Stores the new hash and marks the email verified: 403 `account_disabled` (and nothing
+/// changes: the caller rolls back) for a disabled account.
 async fn set_password(
     client: &impl GenericClient,
     user_id: i64,
@@ -92,12 +96,13 @@ async fn set_password(
     let statement = client
         .prepare_cached(&format!(
             "UPDATE users u SET password_hash = $2, email_verified = true, updated_at = now()
-             WHERE u.id = $1 RETURNING {}",
+             WHERE u.id = $1 AND NOT u.disabled RETURNING {}",
             users::COLUMNS
         ))
         .await?;
     let row = client
-        .query_one(&statement, &[&user_id, &password_hash])
-        .await?;
+        .query_opt(&statement, &[&user_id, &password_hash])
+        .await?
+        .ok_or(ApiError::AccountDisabled)?;
     User::from_row(&row)
 }

@@ -25,7 +25,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     } = app.admin_action(&req).await?;
 
     let tx = db.transaction().await?;
-    users::find(&tx, id).await?.ok_or(ApiError::NotFound)?;
+    users::find_or_404(&tx, id).await?;
     let revoked_sessions = sessions::revoke_all(&tx, id, "admin_revoked").await?;
     let event = NewEvent::to_user(EventType::SessionsRevoked, Some(id), Some(admin.id))
         .detail(serde_json::json!({"revoked_sessions": revoked_sessions}));

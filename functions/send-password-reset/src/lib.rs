@@ -19,7 +19,9 @@ use shared::{ApiError, App, Body, Request, Response, response, users};
     responses(
         (status = 202, description = "The reset mail is queued (or, past the account's mail caps, silently not sent).", body = Envelope<Empty>),
         (status = 409, description = "`no_email`: the account has no email to send it to.", body = ErrorBody),
-        AdminUserErrors, AuthErrors, ServerErrors))]
+        AdminUserErrors, AuthErrors, ServerErrors,
+        // After AdminUserErrors, whose 403 it replaces with the fuller description.
+        (status = 403, description = "`account_disabled`: the account is disabled (enable it first); `forbidden`: the caller is no admin.", body = ErrorBody)))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let AdminAction {
         origin,
@@ -29,7 +31,11 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     } = app.admin_action(&req).await?;
 
     let tx = db.transaction().await?;
-    let user = users::find(&tx, id).await?.ok_or(ApiError::NotFound)?;
+    let user = users::find_or_404(&tx, id).await?;
+    if user.disabled {
+        // Its link would only meet reset-password's 403: enable the account first.
+        return Err(ApiError::AccountDisabled);
+    }
     let email = user.email.as_deref().ok_or(ApiError::NoEmail)?;
     let queued = mail::queue_link(
         app,

@@ -33,7 +33,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     } = app.admin_action(&req).await?;
 
     let tx = db.transaction().await?;
-    let user = users::find(&tx, id).await?.ok_or(ApiError::NotFound)?;
+    let user = users::find_or_404(&tx, id).await?;
     let cleared = credentials::clear(&tx, id).await?;
     let event = NewEvent::to_user(EventType::AccountUnlocked, Some(id), Some(admin.id))
         .detail(serde_json::json!({"cleared_locks": cleared}));

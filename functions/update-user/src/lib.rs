@@ -1,8 +1,11 @@
 //! `PATCH /users/{id}` (and `PUT`, also a partial update): change a user.
 //!
 //! A user changes their own name, login, email, phone or password, always confirmed by
-//! `current_password` (throttled like login). An admin may set another user's `name` and
-//! `role` without a password; nobody else may change anyone else (403 `forbidden`). The
+//! `current_password` (throttled like login). An admin may set another user's `name`,
+//! `role` and `disabled` without a password; nobody else may change anyone else (403
+//! `forbidden`). Disabling an account revokes every session of it in the same
+//! transaction; a role change does too (the tokens carry the old role). The last enabled
+//! admin cannot be demoted or disabled (409 `last_admin`). The
 //! write happens only if the confirmed password is still the stored one, and the unique
 //! indexes decide whether a new identifier is taken (409 `user_exists`). A new password
 //! revokes every session of the user and answers with a fresh token pair.
@@ -63,6 +66,12 @@ struct UpdateBody {
     #[serde(default)]
     #[schema(value_type = Option<Role>)]
     role: Patch<String>,
+    /// Admins only, on another user. `true` revokes every session of the account at once;
+    /// then its logins get 403 `account_disabled`, its refresh tokens 401, and no route
+    /// opens a session for it until `false` enables it again.
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    disabled: Patch<bool>,
 }
 
 /// Validated changes; `None` leaves a column as it is, `Some(None)` clears it.
@@ -73,6 +82,7 @@ struct Changes {
     phone: Option<Option<Phone>>,
     password: Option<Password>,
     role: Option<Role>,
+    disabled: Option<bool>,
 }
 
 /// The user after the change; with a fresh token pair when the password changed.
@@ -91,9 +101,9 @@ struct UserUpdated<'a> {
     request_body = UpdateBody,
     responses(
         (status = 200, description = "The updated user (and a new token pair after a password change).", body = Envelope<UserUpdated>),
-        (status = 403, description = "`wrong_password` (the current password is wrong) or `forbidden` (not yours to change).", body = ErrorBody),
+        (status = 403, description = "`wrong_password` (the current password is wrong) or `forbidden` (not yours to change; `role` and `disabled` are an admin's, and nobody disables themself).", body = ErrorBody),
         (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
-        (status = 409, description = "`user_exists`: the new login, email or phone is taken. `last_admin`: the role change would demote the only admin.", body = ErrorBody),
+        (status = 409, description = "`user_exists`: the new login, email or phone is taken. `last_admin`: the change would demote or disable the only enabled admin.", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: too many wrong passwords; see `Retry-After`.", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
         BodyErrors, AuthErrors, ServerErrors))]
@@ -110,7 +120,8 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         && body.phone.is_absent()
         && body.password.is_absent());
     let allowed = match (is_self, caller.is_admin()) {
-        (true, admin) => admin || body.role.is_absent(),
+        // Nobody disables themself: an admin would lock themself out.
+        (true, admin) => body.disabled.is_absent() && (admin || body.role.is_absent()),
         (false, true) => !touches_credentials,
         (false, false) => false,
     };
@@ -129,7 +140,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     };
 
     let tx = db.transaction().await?;
-    if changes.role.is_some_and(|role| role != Role::Admin) {
+    if changes.role.is_some_and(|role| role != Role::Admin) || changes.disabled == Some(true) {
         users::ensure_not_last_admin(&tx, id).await?;
     }
     if let Some(Some(email)) = &changes.email {
@@ -153,6 +164,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     record_events(&tx, &origin, caller.id, &changes, &updated).await?;
     // The target's tokens carry the old role: every session of theirs ends with it.
     let role_changed = updated.old_role != updated.user.role.as_str();
+    let disabled_now = updated.user.disabled && !updated.old_disabled;
     let Updated {
         user, old_email, ..
     } = updated;
@@ -163,7 +175,18 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     if let (Some(_), Some(email)) = (&new_hash, &user.email) {
         mail::enqueue(&tx, &messages.password_changed(email)).await?;
     }
-    if role_changed && new_hash.is_none() {
+    if disabled_now {
+        let revoked = sessions::revoke_all(&tx, id, "account_disabled").await?;
+        let event = NewEvent::to_user(EventType::AccountDisabled, Some(id), Some(caller.id))
+            .detail(serde_json::json!({"revoked_sessions": revoked}));
+        events::record(&tx, &origin, event).await?;
+        tracing::info!(
+            user_id = id,
+            by = caller.id,
+            revoked,
+            "account disabled; sessions revoked"
+        );
+    } else if role_changed && new_hash.is_none() {
         let revoked = sessions::revoke_all(&tx, id, "role_changed").await?;
         tracing::info!(
             user_id = id,
@@ -221,6 +244,7 @@ fn parse(
             Password::parse_new(p, policy, &inputs.into_iter().flatten().collect::<Vec<_>>())
         }),
         role: fields.changeable("role", body.role, |r| Role::parse(&r)),
+        disabled: fields.changeable("disabled", body.disabled, Ok),
     };
     let current_password = match is_self {
         true => fields.required("current_password", body.current_password, Ok),
@@ -307,10 +331,12 @@ async fn update(
             phone = CASE WHEN $7 THEN $8 ELSE u.phone END,
             role = coalesce($9, u.role),
             password_hash = coalesce($10, u.password_hash),
+            disabled = coalesce($12, u.disabled),
             updated_at = now()
-         FROM (SELECT id, email, role FROM users WHERE id = $1 FOR UPDATE) old
+         FROM (SELECT id, email, role, disabled FROM users WHERE id = $1 FOR UPDATE) old
          WHERE u.id = old.id AND ($11::text IS NULL OR u.password_hash = $11)
-         RETURNING {}, old.email AS old_email, old.role AS old_role",
+         RETURNING {}, old.email AS old_email, old.role AS old_role,
+             old.disabled AS old_disabled",
         users::COLUMNS
     );
     let statement = client.prepare_cached(&sql).await?;
@@ -338,6 +364,7 @@ async fn update(
                 &changes.role.map(Role::as_str),
                 &new_hash,
                 &confirmed_hash,
+                &changes.disabled,
             ],
         )
         .await?;
@@ -346,6 +373,7 @@ async fn update(
             user: User::from_row(&row)?,
             old_email: row.try_get("old_email")?,
             old_role: row.try_get("old_role")?,
+            old_disabled: row.try_get("old_disabled")?,
         })
     })
     .transpose()
@@ -356,6 +384,7 @@ struct Updated {
     user: User,
     old_email: Option<String>,
     old_role: String,
+    old_disabled: bool,
 }
 
 /// The audit events of an applied change, written in its transaction: the account
@@ -384,6 +413,9 @@ async fn record_events(
         }
         Some(_) => kinds.push((EventType::EmailChanged, serde_json::json!({}))),
         None => {}
+    }
+    if updated.old_disabled && !user.disabled {
+        kinds.push((EventType::AccountEnabled, serde_json::json!({})));
     }
     if updated.old_role != user.role.as_str() {
         let detail = serde_json::json!({"from": updated.old_role, "to": user.role.as_str()});
