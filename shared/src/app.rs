@@ -1,9 +1,10 @@
 //! The per-process state every handler receives: configuration, the pool, token keys and
-//! the password hasher, built once at cold start and reused by every invocation.
+//! the password hasher, built once at cold start and reused by every invocation. A
+//! function that does not use the database or tokens ([`Uses`]) has neither.
 
 use deadpool_postgres::Pool;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Uses};
 use crate::db;
 use crate::error::ApiError;
 use crate::password::Passwords;
@@ -11,21 +12,26 @@ use crate::tokens::Tokens;
 
 pub struct App {
     pub config: Config,
-    pub pool: Pool,
-    pub tokens: Tokens,
+    pool: Option<Pool>,
+    tokens: Option<Tokens>,
     pub passwords: Passwords,
 }
 
 impl App {
     /// Reads the environment and builds everything; fails with the variable's name.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::new(Config::from_env()?)
+        Self::from_env_for(Uses::ALL)
+    }
+
+    /// Reads only what a function that uses `uses` needs, and builds that.
+    pub fn from_env_for(uses: Uses) -> Result<Self, ConfigError> {
+        Self::new(Config::from_env(uses)?)
     }
 
     pub fn new(config: Config) -> Result<Self, ConfigError> {
         Ok(Self {
-            pool: db::pool(&config.database)?,
-            tokens: Tokens::new(&config.tokens)?,
+            pool: config.database.as_ref().map(db::pool).transpose()?,
+            tokens: config.tokens.as_ref().map(Tokens::new).transpose()?,
             passwords: Passwords::new(config.passwords.scrypt),
             config,
         })
@@ -33,6 +39,21 @@ impl App {
 
     /// A pooled connection; 503 `database_unavailable` when none can be had in time.
     pub async fn db(&self) -> Result<db::Client, ApiError> {
-        Ok(self.pool.get().await?)
+        Ok(self.pool()?.get().await?)
+    }
+
+    /// The pool; a 500 in a function built without the database (a wiring bug that
+    /// `tests/consistency` keeps out).
+    pub fn pool(&self) -> Result<&Pool, ApiError> {
+        self.pool
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("this function was built without the database"))
+    }
+
+    /// The token keys; a 500 in a function built without them (see [`App::pool`]).
+    pub fn tokens(&self) -> Result<&Tokens, ApiError> {
+        self.tokens
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("this function was built without token keys"))
     }
 }

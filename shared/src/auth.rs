@@ -31,7 +31,9 @@ impl App {
         client: &impl GenericClient,
         req: &Request,
     ) -> Result<Caller, ApiError> {
-        let claims = self.tokens.verify(bearer_token(req)?, TokenType::Access)?;
+        let claims = self
+            .tokens()?
+            .verify(bearer_token(req)?, TokenType::Access)?;
         let sql = format!(
             "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()

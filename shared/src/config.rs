@@ -36,11 +36,43 @@ fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
     }
 }
 
+/// What a function reads beyond the settings every function shares: least privilege
+/// means a function is deployed without the secrets it does not use (`template.yaml`
+/// leaves them out, and `tests/consistency` checks that), so it must also start without
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uses {
+    /// `DATABASE_URL` and the other `DATABASE_*` settings.
+    pub database: bool,
+    /// The token settings with the signing key (`JWT_SECRET` or `JWT_PRIVATE_KEY`).
+    pub tokens: bool,
+}
+
+impl Uses {
+    /// Every HTTP function that reads accounts and issues or checks tokens.
+    pub const ALL: Self = Self {
+        database: true,
+        tokens: true,
+    };
+    /// `health`, `migrate` and `maintenance`: the database, no signing key.
+    pub const DATABASE: Self = Self {
+        database: true,
+        tokens: false,
+    };
+    /// `jwks`: the published keys, no database.
+    pub const TOKENS: Self = Self {
+        database: false,
+        tokens: true,
+    };
+}
+
 /// The whole configuration. Holds secrets, so it is deliberately not `Debug`.
 pub struct Config {
     pub environment: Environment,
-    pub database: DatabaseConfig,
-    pub tokens: TokenConfig,
+    /// `None` for a function that does not use the database ([`Uses`]).
+    pub database: Option<DatabaseConfig>,
+    /// `None` for a function that neither issues nor checks tokens ([`Uses`]).
+    pub tokens: Option<TokenConfig>,
     pub passwords: PasswordConfig,
     /// `ADMIN_LOGIN` / `ADMIN_PASSWORD`: the admin `migrate` creates if absent.
     pub admin: Option<AdminBootstrap>,
@@ -209,14 +241,23 @@ pub struct AdminBootstrap {
 pub const MIN_SECRET_BYTES: usize = 32;
 
 impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+    /// Reads the process environment, for a function that uses what `uses` says.
+    pub fn from_env(uses: Uses) -> Result<Self, ConfigError> {
+        Self::from_lookup_for(|name| std::env::var(name).ok(), uses)
     }
 
-    /// Reads configuration through `lookup`, so tests can configure without touching the
-    /// process environment.
+    /// Reads the whole configuration through `lookup`, so tests can configure without
+    /// touching the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_lookup_for(lookup, Uses::ALL)
+    }
+
+    /// Reads what `uses` asks for through `lookup`; the database and token settings of a
+    /// function that does not use them are never read.
+    pub fn from_lookup_for(
+        lookup: impl Fn(&str) -> Option<String>,
+        uses: Uses,
+    ) -> Result<Self, ConfigError> {
         let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let environment = match var("APP_SETTINGS").as_deref() {
             None | Some("development") => Environment::Development,
@@ -231,76 +272,13 @@ impl Config {
         };
         let production = environment == Environment::Production;
 
-        let database = DatabaseConfig {
-            url: var("DATABASE_URL")
-                .map(SecretString::from)
-                .ok_or_else(|| problem("DATABASE_URL", "is required"))?,
-            pool_size: number(&var, "DATABASE_POOL_SIZE", 2, 1..=100)?,
-            connect_timeout: Duration::from_secs(number(
-                &var,
-                "DATABASE_CONNECT_TIMEOUT_SECS",
-                5,
-                1..=60,
-            )?),
-            statement_timeout: Duration::from_millis(number(
-                &var,
-                "DATABASE_STATEMENT_TIMEOUT_MS",
-                5_000,
-                100..=600_000,
-            )?),
-            ca_file: var("DATABASE_CA_FILE"),
+        let database = match uses.database {
+            true => Some(database_config(&var, production)?),
+            false => None,
         };
-        if production {
-            let parsed: Option<tokio_postgres::Config> = database.url.expose_secret().parse().ok();
-            let tls = parsed.as_ref().is_some_and(|pg| {
-                pg.get_ssl_mode() == tokio_postgres::config::SslMode::Require || loopback_only(pg)
-            });
-            if !tls {
-                return Err(problem(
-                    "DATABASE_URL",
-                    "must ask for TLS with sslmode=require in production (certificates are \
-                     verified; give Amazon RDS's CA bundle in DATABASE_CA_FILE)",
-                ));
-            }
-        }
-
-        let signing = match var("JWT_ALGORITHM").as_deref() {
-            None | Some("HS256") => SigningConfig::Hs256 {
-                secret: hs256_secret(&var, production)?,
-            },
-            Some("RS256") => SigningConfig::Rs256(rsa_keys(&var, production)?),
-            Some(_) => return Err(problem("JWT_ALGORITHM", "must be HS256 or RS256")),
-        };
-        let issuer = match var("JWT_ISSUER") {
-            Some(issuer) => issuer,
-            None if production => return Err(problem("JWT_ISSUER", "is required in production")),
-            None => "http://127.0.0.1:8000".to_owned(),
-        };
-        let audience = var("JWT_AUDIENCE");
-        if production && audience.is_none() && matches!(signing, SigningConfig::Rs256(_)) {
-            return Err(problem(
-                "JWT_AUDIENCE",
-                "is required in production under RS256 (third-party verifiers must be able to \
-                 tell tokens for this API from others)",
-            ));
-        }
-        let tokens = TokenConfig {
-            signing,
-            issuer,
-            audience,
-            access_ttl: Duration::from_secs(number(&var, "ACCESS_TOKEN_TTL", 900, 10..=86_400)?),
-            refresh_ttl: Duration::from_secs(number(
-                &var,
-                "REFRESH_TOKEN_TTL",
-                2_592_000,
-                60..=31_536_000,
-            )?),
-            session_max_age: Duration::from_secs(number(
-                &var,
-                "SESSION_MAX_AGE",
-                7_776_000,
-                60..=315_360_000,
-            )?),
+        let tokens = match uses.tokens {
+            true => Some(token_config(&var, production)?),
+            false => None,
         };
 
         let default_log_n = if environment == Environment::Testing {
@@ -392,6 +370,89 @@ impl Config {
             audit_retention_days,
         })
     }
+}
+
+fn database_config(
+    var: &impl Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<DatabaseConfig, ConfigError> {
+    let database = DatabaseConfig {
+        url: var("DATABASE_URL")
+            .map(SecretString::from)
+            .ok_or_else(|| problem("DATABASE_URL", "is required"))?,
+        pool_size: number(var, "DATABASE_POOL_SIZE", 2, 1..=100)?,
+        connect_timeout: Duration::from_secs(number(
+            var,
+            "DATABASE_CONNECT_TIMEOUT_SECS",
+            5,
+            1..=60,
+        )?),
+        statement_timeout: Duration::from_millis(number(
+            var,
+            "DATABASE_STATEMENT_TIMEOUT_MS",
+            5_000,
+            100..=600_000,
+        )?),
+        ca_file: var("DATABASE_CA_FILE"),
+    };
+    if production {
+        let parsed: Option<tokio_postgres::Config> = database.url.expose_secret().parse().ok();
+        let tls = parsed.as_ref().is_some_and(|pg| {
+            pg.get_ssl_mode() == tokio_postgres::config::SslMode::Require || loopback_only(pg)
+        });
+        if !tls {
+            return Err(problem(
+                "DATABASE_URL",
+                "must ask for TLS with sslmode=require in production (certificates are \
+                 verified; give Amazon RDS's CA bundle in DATABASE_CA_FILE)",
+            ));
+        }
+    }
+    Ok(database)
+}
+
+fn token_config(
+    var: &impl Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<TokenConfig, ConfigError> {
+    let signing = match var("JWT_ALGORITHM").as_deref() {
+        None | Some("HS256") => SigningConfig::Hs256 {
+            secret: hs256_secret(var, production)?,
+        },
+        Some("RS256") => SigningConfig::Rs256(rsa_keys(var, production)?),
+        Some(_) => return Err(problem("JWT_ALGORITHM", "must be HS256 or RS256")),
+    };
+    let issuer = match var("JWT_ISSUER") {
+        Some(issuer) => issuer,
+        None if production => return Err(problem("JWT_ISSUER", "is required in production")),
+        None => "http://127.0.0.1:8000".to_owned(),
+    };
+    let audience = var("JWT_AUDIENCE");
+    if production && audience.is_none() && matches!(signing, SigningConfig::Rs256(_)) {
+        return Err(problem(
+            "JWT_AUDIENCE",
+            "is required in production under RS256 (third-party verifiers must be able to \
+             tell tokens for this API from others)",
+        ));
+    }
+    Ok(TokenConfig {
+        signing,
+        issuer,
+        audience,
+        access_ttl: Duration::from_secs(number(var, "ACCESS_TOKEN_TTL", 900, 10..=86_400)?),
+        refresh_ttl: Duration::from_secs(number(
+            var,
+            "REFRESH_TOKEN_TTL",
+            2_592_000,
+            60..=31_536_000,
+        )?),
+        session_max_age: Duration::from_secs(number(
+            var,
+            "SESSION_MAX_AGE",
+            7_776_000,
+            60..=315_360_000,
+        )?),
+    })
 }
 
 fn mail_config(
@@ -729,14 +790,17 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(config.environment, Environment::Development);
-        assert_eq!(config.tokens.access_ttl, Duration::from_secs(900));
         assert_eq!(
-            config.tokens.refresh_ttl,
+            config.tokens.as_ref().unwrap().access_ttl,
+            Duration::from_secs(900)
+        );
+        assert_eq!(
+            config.tokens.as_ref().unwrap().refresh_ttl,
             Duration::from_secs(30 * 24 * 3600)
         );
         assert_eq!(config.passwords.scrypt.log_n(), 17);
         assert_eq!(config.passwords.min_length, 6);
-        assert_eq!(config.database.pool_size, 2);
+        assert_eq!(config.database.as_ref().unwrap().pool_size, 2);
         assert!(config.admin.is_none());
         assert_eq!(config.directory, Directory::Members);
         assert_eq!(config.exact_total_limit, 10_000);
@@ -790,7 +854,10 @@ mod tests {
         let dev = config(&base).unwrap();
         assert_eq!(dev.limits.ip_per_minute, None);
         assert_eq!(dev.passwords.min_score, 0);
-        assert_eq!(dev.tokens.session_max_age, Duration::from_secs(90 * 86_400));
+        assert_eq!(
+            dev.tokens.as_ref().unwrap().session_max_age,
+            Duration::from_secs(90 * 86_400)
+        );
         assert!(dev.client_ip.origin_secret.is_none());
         let production = [
             &base[..],
@@ -1023,7 +1090,7 @@ mod tests {
         }
 
         fn keys(pairs: &[(String, String)]) -> RsaKeys {
-            match load(pairs).unwrap().tokens.signing {
+            match load(pairs).unwrap().tokens.unwrap().signing {
                 SigningConfig::Rs256(keys) => keys,
                 SigningConfig::Hs256 { .. } => panic!("expected RS256"),
             }

@@ -529,7 +529,7 @@ mod rs256_tests {
             env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
         })
         .unwrap();
-        Tokens::new(&config.tokens).unwrap()
+        Tokens::new(config.tokens.as_ref().unwrap()).unwrap()
     }
 
     fn hs256() -> Tokens {

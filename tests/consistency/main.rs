@@ -15,6 +15,7 @@ use serde_yaml::Value as Yaml;
 
 mod committed_openapi;
 mod deployment;
+mod environment;
 
 /// The functions that serve no route: `migrate` (a command and a custom resource) and
 /// `maintenance` (scheduled).

@@ -41,21 +41,23 @@ async fn invalid_expired_or_orphaned_tokens_are_invalid_token() {
     let registered = Api(&t).sign_up("sam").await;
     let mut claims = t
         .app
-        .tokens
+        .tokens()
+        .unwrap()
         .verify(&registered.access_token(), TokenType::Access)
         .unwrap();
     let mut expired = claims.clone();
     expired.exp = chrono::Utc::now().timestamp() - 1;
     claims.sid = uuid::Uuid::new_v4();
-    let unknown_session = t.app.tokens.sign(&claims).unwrap();
-    let expired = t.app.tokens.sign(&expired).unwrap();
+    let unknown_session = t.app.tokens().unwrap().sign(&claims).unwrap();
+    let expired = t.app.tokens().unwrap().sign(&expired).unwrap();
     let mut other_issuer = t
         .app
-        .tokens
+        .tokens()
+        .unwrap()
         .verify(&registered.access_token(), TokenType::Access)
         .unwrap();
     other_issuer.iss = "https://someone-else.example".into();
-    let foreign_issuer = t.app.tokens.sign(&other_issuer).unwrap();
+    let foreign_issuer = t.app.tokens().unwrap().sign(&other_issuer).unwrap();
     for token in [
         "not-a-jwt",
         &registered.refresh_token(),

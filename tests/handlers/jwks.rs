@@ -158,7 +158,8 @@ async fn the_discovery_document_names_our_issuer_and_where_its_keys_are() {
     let session = Api(&t).sign_up("iss-check").await;
     let claims = t
         .app
-        .tokens
+        .tokens()
+        .unwrap()
         .verify(&session.access_token(), TokenType::Access)
         .unwrap();
     assert_eq!(claims.iss, doc["issuer"].as_str().unwrap());
@@ -224,10 +225,11 @@ async fn under_rs256_a_session_survives_a_key_rotation_until_the_old_key_is_drop
     // A token whose kid nobody configured is refused.
     let stranger = redeployed(&t, "k3", &KEYS[2].private_pkcs8, &[]);
     let claims = rotated
-        .tokens
+        .tokens()
+        .unwrap()
         .verify(&new_access, TokenType::Access)
         .unwrap();
-    let foreign = stranger.tokens.sign(&claims).unwrap();
+    let foreign = stranger.tokens().unwrap().sign(&claims).unwrap();
     assert_eq!(kid_of(&foreign), "k3");
     me(&t, &rotated, &foreign).await.assert_invalid_token();
 
@@ -249,7 +251,8 @@ async fn an_rs256_deployment_refuses_hs256_tokens_signed_with_its_public_key() {
     let session = Api(&t).sign_up("confused").await;
     let claims = t
         .app
-        .tokens
+        .tokens()
+        .unwrap()
         .verify(&session.access_token(), TokenType::Access)
         .unwrap();
     // The classic confusion: HS256 keyed with the public key anyone can fetch, under our kid.
@@ -370,26 +373,27 @@ async fn an_independent_jwt_library_verifies_our_tokens_from_the_jwks_alone() {
     let before = t.reconfigured(&borrowed(&before_vars));
     let claims = t
         .app
-        .tokens
+        .tokens()
+        .unwrap()
         .verify(&session.access_token(), TokenType::Access)
         .unwrap();
-    let old = before.tokens.sign(&claims).unwrap();
+    let old = before.tokens().unwrap().sign(&claims).unwrap();
     assert_eq!(kid_of(&old), "k1");
     assert!(verify_independently(&t, &t.app, &old).await.is_ok());
 
     // And the independent verifier is not vacuous: it refuses what it should.
     let mut expired = claims.clone();
     (expired.iat, expired.exp) = (expired.iat - 1000, expired.iat - 100);
-    let expired = t.app.tokens.sign(&expired).unwrap();
+    let expired = t.app.tokens().unwrap().sign(&expired).unwrap();
     assert!(verify_independently(&t, &t.app, &expired).await.is_err());
     let impostor = redeployed(&t, "k2", &KEYS[2].private_pkcs8, &[]);
     assert!(claims.aud.is_some(), "the forgery carries the audience too");
-    let forged = impostor.tokens.sign(&claims).unwrap();
+    let forged = impostor.tokens().unwrap().sign(&claims).unwrap();
     assert_eq!(kid_of(&forged), "k2");
     let refused = verify_independently(&t, &t.app, &forged).await.unwrap_err();
     assert!(refused.contains("signature"), "{refused}");
     let mut elsewhere = claims.clone();
     elsewhere.iss = "https://evil.example".into();
-    let elsewhere = t.app.tokens.sign(&elsewhere).unwrap();
+    let elsewhere = t.app.tokens().unwrap().sign(&elsewhere).unwrap();
     assert!(verify_independently(&t, &t.app, &elsewhere).await.is_err());
 }

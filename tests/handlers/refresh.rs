@@ -104,10 +104,12 @@ async fn garbage_expired_or_foreign_refresh_tokens_are_invalid() {
     let registered = Api(&t).sign_up("mia").await;
     let foreign = t.reconfigured(&[("JWT_SECRET", "another-secret-another-secret-0123456789")]);
     let mut claims = foreign
-        .tokens
+        .tokens()
+        .unwrap()
         .verify(
             &foreign
-                .tokens
+                .tokens()
+                .unwrap()
                 .issue(
                     1,
                     shared::identity::Role::User,
@@ -119,17 +121,18 @@ async fn garbage_expired_or_foreign_refresh_tokens_are_invalid() {
             shared::tokens::TokenType::Refresh,
         )
         .unwrap();
-    let foreign_token = foreign.tokens.sign(&claims).unwrap();
+    let foreign_token = foreign.tokens().unwrap().sign(&claims).unwrap();
     claims = t
         .app
-        .tokens
+        .tokens()
+        .unwrap()
         .verify(
             &registered.refresh_token(),
             shared::tokens::TokenType::Refresh,
         )
         .unwrap();
     claims.exp = chrono::Utc::now().timestamp() - 10;
-    let expired = t.app.tokens.sign(&claims).unwrap();
+    let expired = t.app.tokens().unwrap().sign(&claims).unwrap();
     for token in ["garbage", "a.b.c", foreign_token.as_str(), expired.as_str()] {
         let response = Api(&t).refresh(token).await;
         assert_eq!(response.status, 401, "{token}");

@@ -78,17 +78,18 @@ async fn a_token_for_another_audience_or_none_is_refused_when_an_audience_is_con
     assert_eq!(Api(&t).me(&session.access_token()).await.status, 200);
     let mut claims = t
         .app
-        .tokens
+        .tokens()
+        .unwrap()
         .verify(&session.access_token(), TokenType::Access)
         .unwrap();
     claims.aud = Some("another-api".into());
     Api(&t)
-        .me(&t.app.tokens.sign(&claims).unwrap())
+        .me(&t.app.tokens().unwrap().sign(&claims).unwrap())
         .await
         .assert_invalid_token();
     claims.aud = None;
     Api(&t)
-        .me(&t.app.tokens.sign(&claims).unwrap())
+        .me(&t.app.tokens().unwrap().sign(&claims).unwrap())
         .await
         .assert_invalid_token();
 }
@@ -100,17 +101,19 @@ async fn a_validly_signed_token_naming_another_user_s_session_is_refused() {
     let bob = Api(&t).sign_up("bob").await;
     let bob_claims = t
         .app
-        .tokens
+        .tokens()
+        .unwrap()
         .verify(&bob.access_token(), TokenType::Access)
         .unwrap();
     let mut claims = t
         .app
-        .tokens
+        .tokens()
+        .unwrap()
         .verify(&ann.access_token(), TokenType::Access)
         .unwrap();
     claims.sid = bob_claims.sid;
     Api(&t)
-        .me(&t.app.tokens.sign(&claims).unwrap())
+        .me(&t.app.tokens().unwrap().sign(&claims).unwrap())
         .await
         .assert_invalid_token();
 }
@@ -121,13 +124,14 @@ async fn a_token_issued_in_the_future_is_not_yet_valid() {
     let session = Api(&t).sign_up("future").await;
     let mut claims = t
         .app
-        .tokens
+        .tokens()
+        .unwrap()
         .verify(&session.access_token(), TokenType::Access)
         .unwrap();
     claims.iat += 3600;
     claims.exp += 3600;
     Api(&t)
-        .me(&t.app.tokens.sign(&claims).unwrap())
+        .me(&t.app.tokens().unwrap().sign(&claims).unwrap())
         .await
         .assert_invalid_token();
 }

@@ -207,7 +207,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        self.app.pool.close();
+        if let Ok(pool) = self.app.pool() {
+            pool.close();
+        }
     }
 }
 

@@ -8,6 +8,10 @@ use shared::response::Envelope;
 use shared::{ApiError, App, Body, Request, Response, response};
 use utoipa::ToSchema;
 
+/// What this function reads from its environment: the database, and no signing key
+/// (`template.yaml`, checked by `tests/consistency`).
+pub const USES: shared::config::Uses = shared::config::Uses::DATABASE;
+
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"database": "ok", "version": "0.1.0"}))]
 struct Health {

@@ -11,6 +11,10 @@ use shared::error::ErrorBody;
 use shared::{ApiError, App, Body, Request, Response, response};
 use utoipa::ToSchema;
 
+/// What this function reads from its environment: the token settings and keys, and no
+/// database (`template.yaml`, checked by `tests/consistency`).
+pub const USES: shared::config::Uses = shared::config::Uses::TOKENS;
+
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
@@ -54,7 +58,7 @@ fn is_route(path: &str, route: &str) -> bool {
                 "alg": "RS256", "n": "sXch...", "e": "AQAB"}]})),
         (status = 404, description = "`not_found`.", body = ErrorBody)))]
 pub fn jwks(app: &App) -> Result<Response<Body>, ApiError> {
-    response::public_json(app.tokens.jwks())
+    response::public_json(app.tokens()?.jwks())
 }
 
 /// The JWKS as the OpenAPI document describes it (the body itself is jsonwebtoken's
@@ -122,9 +126,14 @@ pub struct Discovery<'a> {
             body = Discovery),
         (status = 404, description = "`not_found`.", body = ErrorBody)))]
 pub fn openid_configuration(app: &App) -> Result<Response<Body>, ApiError> {
-    let issuer = app.config.tokens.issuer.as_str();
+    let config = app
+        .config
+        .tokens
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("jwks was built without the token settings"))?;
+    let issuer = config.issuer.as_str();
     let base = issuer.trim_end_matches('/');
-    let algorithm = app.config.tokens.signing.algorithm_name();
+    let algorithm = config.signing.algorithm_name();
     response::public_json(&Discovery {
         issuer,
         jwks_uri: format!("{base}{JWKS_PATH}"),

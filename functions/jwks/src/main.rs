@@ -7,6 +7,6 @@ use shared::{App, lambda};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_tracing();
-    let app = App::from_env()?;
+    let app = App::from_env_for(jwks::USES)?;
     lambda::serve(|req| jwks::handler(&app, req)).await
 }

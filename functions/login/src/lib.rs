@@ -99,7 +99,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     // The session opens only if the password is still the one just verified: a password
     // change that committed during the hashing above revoked every session, and this
     // login must not slip in after it with the old password.
-    let ttl = app.tokens.refresh_ttl();
+    let ttl = app.tokens()?.refresh_ttl();
     let tx = db.transaction().await?;
     let session = sessions::open_if_password_unchanged(&tx, user.id, &current_hash, ttl)
         .await?
@@ -120,7 +120,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     .await?;
     tx.commit().await?;
     let tokens = app
-        .tokens
+        .tokens()?
         .issue(user.id, user.role, session.id, session.refresh_jti)?;
     tracing::info!(
         user_id = user.id,

@@ -29,8 +29,10 @@ struct LogoutBody {
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let body: LogoutBody = optional_json_body(&req)?;
     let claims = match body.refresh_token {
-        Some(token) => app.tokens.verify(token.trim(), TokenType::Refresh)?,
-        None => app.tokens.verify(bearer_token(&req)?, TokenType::Access)?,
+        Some(token) => app.tokens()?.verify(token.trim(), TokenType::Refresh)?,
+        None => app
+            .tokens()?
+            .verify(bearer_token(&req)?, TokenType::Access)?,
     };
 
     let origin = app.origin(&req)?;

@@ -17,6 +17,9 @@ use serde::Serialize;
 use shared::db::GenericClient;
 use shared::{ApiError, App, credentials, events, ratelimit};
 
+/// What this function reads from its environment: the database, and no signing key
+/// (`template.yaml`, checked by `tests/consistency`).
+pub const USES: shared::config::Uses = shared::config::Uses::DATABASE;
 pub use smtp::{SendError, Sender};
 
 /// Mails claimed per round; a round that fills it runs again at once.

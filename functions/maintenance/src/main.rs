@@ -11,7 +11,7 @@ use shared::{App, lambda};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda::init_tracing();
-    let app = App::from_env()?;
+    let app = App::from_env_for(maintenance::USES)?;
     let maintenance = Maintenance::new(&app, Sender::new(&app.config.mail)?);
     let (interval, poll) = (
         app.config.mail.maintenance_interval,

@@ -271,9 +271,12 @@ fn truncate(mut text: String, max_chars: usize) -> String {
 
 /// The values that must never appear in an answer or a log line.
 fn secrets(app: &App) -> Vec<&str> {
-    let url = app.config.database.url.expose_secret();
-    let mut secrets = vec![url];
-    secrets.extend(url_password(url));
+    let mut secrets = Vec::new();
+    if let Some(database) = &app.config.database {
+        let url = database.url.expose_secret();
+        secrets.push(url);
+        secrets.extend(url_password(url));
+    }
     if let Some(admin) = &app.config.admin {
         secrets.push(admin.password.expose_secret());
     }

@@ -14,6 +14,10 @@ use shared::{ApiError, App};
 
 pub mod custom_resource;
 
+/// What this function reads from its environment: the database, and no signing key
+/// (`template.yaml`, checked by `tests/consistency`).
+pub const USES: shared::config::Uses = shared::config::Uses::DATABASE;
+
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a run did, as logged locally and returned to the Lambda caller.

@@ -10,12 +10,12 @@ use shared::{App, lambda};
 async fn main() -> Result<(), migrate::Error> {
     lambda::init_tracing();
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
-        migrate::run(&App::from_env()?).await?;
+        migrate::run(&App::from_env_for(migrate::USES)?).await?;
         return Ok(());
     }
     // A bad configuration must still reach CloudFormation as a FAILED answer (else the
     // deploy waits for the resource's timeout), so it is kept rather than returned.
-    let app = App::from_env();
+    let app = App::from_env_for(migrate::USES);
     if let Err(err) = &app {
         tracing::error!(error = %err, "configuration");
     }

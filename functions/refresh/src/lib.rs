@@ -40,12 +40,12 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     });
     fields.finish()?;
     let claims = app
-        .tokens
+        .tokens()?
         .verify(validated(token)?.trim(), TokenType::Refresh)?;
 
     let origin = app.origin(&req)?;
     let mut db = app.db().await?;
-    let (ttl, max_age) = (app.tokens.refresh_ttl(), app.tokens.session_max_age());
+    let (ttl, max_age) = (app.tokens()?.refresh_ttl(), app.tokens()?.session_max_age());
     // A reuse revokes the session: that and its event commit together.
     let tx = db.transaction().await?;
     let (user, refresh_jti) = match sessions::rotate(&tx, &claims, ttl, max_age).await {
@@ -61,7 +61,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     };
     tx.commit().await?;
     let tokens = app
-        .tokens
+        .tokens()?
         .issue(user.id, user.role, claims.sid, refresh_jti)?;
     Ok(response::ok(
         StatusCode::OK,

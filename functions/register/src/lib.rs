@@ -68,7 +68,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
 
     let tx = db.transaction().await?;
     let user = insert(&tx, &new_user, &password_hash).await?;
-    let session = sessions::open(&tx, user.id, app.tokens.refresh_ttl()).await?;
+    let session = sessions::open(&tx, user.id, app.tokens()?.refresh_ttl()).await?;
     if let Some(email) = &user.email {
         let ttl = app.config.mail.verification_ttl;
         let token = one_time_tokens::issue(&tx, user.id, Kind::VerifyEmail, Some(email), ttl)
@@ -85,7 +85,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     tx.commit().await?;
 
     let tokens = app
-        .tokens
+        .tokens()?
         .issue(user.id, user.role, session.id, session.refresh_jti)?;
     tracing::info!(
         user_id = user.id,

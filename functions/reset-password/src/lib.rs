@@ -64,7 +64,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let user = set_password(&tx, spent.user_id, &password_hash).await?;
     credentials::clear(&tx, user.id).await?;
     let revoked = sessions::revoke_all(&tx, user.id, "password_reset").await?;
-    let session = sessions::open(&tx, user.id, app.tokens.refresh_ttl()).await?;
+    let session = sessions::open(&tx, user.id, app.tokens()?.refresh_ttl()).await?;
     if let Some(email) = &spent.email {
         mail::enqueue(&tx, &Messages(&app.config.mail).password_reset(email)).await?;
     }
@@ -74,7 +74,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     tx.commit().await?;
 
     let tokens = app
-        .tokens
+        .tokens()?
         .issue(user.id, user.role, session.id, session.refresh_jti)?;
     tracing::info!(user_id = user.id, revoked, "password reset");
     Ok(response::ok(

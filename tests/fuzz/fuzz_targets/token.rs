@@ -24,7 +24,7 @@ fn fixture() -> &'static Fixture {
             _ => None,
         })
         .expect("fuzz configuration");
-        let tokens = Tokens::new(&config.tokens).expect("fuzz keys");
+        let tokens = Tokens::new(config.tokens.as_ref().expect("token settings")).expect("fuzz keys");
         let pair = tokens.issue(1, Role::User, uuid::Uuid::nil(), uuid::Uuid::nil()).expect("issue");
         Fixture { tokens, genuine: pair.access_token }
     })
