@@ -195,6 +195,101 @@ stop_postgres_cluster() {
   fi
 }
 
+# LOCAL_POOLER=pgbouncer: PgBouncer in transaction-pool mode on
+# 127.0.0.1:${LOCAL_POOLER_PORT:-16432} in front of the Postgres of DATABASE_URL, every
+# database of it reachable by name (a wildcard entry), so that the code under test shares
+# server connections as it would behind RDS Proxy or a production PgBouncer. Debian's
+# package is installed when missing (as root; otherwise it says what to install). Config,
+# log and pid file live in local/.data/pgbouncer. Exports LATCHKEY_POOLER_URL (DATABASE_URL
+# through the pooler); what needs a session (migrations, CREATE DATABASE, psql) keeps the
+# direct DATABASE_URL. Without LOCAL_POOLER, or with LOCAL_POOLER=none, it does nothing.
+start_pooler() {
+  case ${LOCAL_POOLER:-none} in
+    none) return 0 ;;
+    pgbouncer) ;;
+    *) die "LOCAL_POOLER=$LOCAL_POOLER: the pooler can be pgbouncer or none" ;;
+  esac
+  local port=${LOCAL_POOLER_PORT:-16432} dir="$DATA/pgbouncer" as=() target host pg_port user password
+  if ! command -v pgbouncer >/dev/null 2>&1 && [[ ! -x /usr/sbin/pgbouncer ]]; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+      say "installing pgbouncer (Debian's package)"
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null \
+        || die "apt-get install pgbouncer failed"
+    else
+      die "LOCAL_POOLER=pgbouncer needs pgbouncer on PATH or in /usr/sbin (Debian/Ubuntu: apt-get install pgbouncer; macOS: brew install pgbouncer)"
+    fi
+  fi
+  local bin
+  bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+  # Where DATABASE_URL points: host and port of the real server.
+  target=$(python3 - "$DATABASE_URL" <<'PY'
+import sys, urllib.parse
+url = urllib.parse.urlsplit(sys.argv[1])
+print(url.hostname or "127.0.0.1", url.port or 5432, url.username or "", urllib.parse.unquote(url.password or ""))
+PY
+)
+  read -r host pg_port user password <<<"$target"
+  # PgBouncer refuses to run as root.
+  if [[ $(id -u) == 0 ]]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+    as=(runuser -u postgres --)
+  fi
+  mkdir -p "$dir"
+  printf '"%s" "%s"\n' "$user" "$password" >"$dir/userlist.txt"
+  cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+; Any database name (the handler tests create one per test) on the real server.
+* = host=$host port=$pg_port
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+pool_mode = transaction
+; The pooler authenticates nobody (it is on the loopback), and logs in to Postgres as the
+; client's user with the password of userlist.txt.
+auth_type = trust
+auth_file = $dir/userlist.txt
+default_pool_size = 20
+max_client_conn = 2000
+; Hundreds of short-lived test databases: give their server connections back quickly.
+server_idle_timeout = 5
+autodb_idle_timeout = 30
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+  [[ ${#as[@]} -gt 0 ]] && chown -R postgres "$dir"
+  if [[ -f $dir/pgbouncer.pid ]] && kill -0 "$(cat "$dir/pgbouncer.pid")" 2>/dev/null; then
+    say "PgBouncer already running on 127.0.0.1:$port; reloading its configuration"
+    kill -HUP "$(cat "$dir/pgbouncer.pid")"
+  else
+    (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null \
+      && die "something already listens on 127.0.0.1:$port; stop it or set LOCAL_POOLER_PORT"
+    say "starting PgBouncer (transaction pooling) on 127.0.0.1:$port in front of $host:$pg_port"
+    "${as[@]}" "$bin" -d -q "$dir/pgbouncer.ini" || die "PgBouncer did not start; see local/.data/pgbouncer/pgbouncer.log"
+    export LATCHKEY_STARTED_POOLER=1
+  fi
+  for _ in $(seq 50); do
+    (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  LATCHKEY_POOLER_URL=$(python3 - "$DATABASE_URL" "$port" <<'PY'
+import sys, urllib.parse
+url = urllib.parse.urlsplit(sys.argv[1])
+netloc = url.netloc.rsplit(":", 1)[0] if url.port else url.netloc
+print(urllib.parse.urlunsplit(url._replace(netloc=f"{netloc}:{sys.argv[2]}")))
+PY
+)
+  export LATCHKEY_POOLER_URL
+}
+
+# Stops the PgBouncer that start_pooler started.
+stop_pooler() {
+  local pidfile="$DATA/pgbouncer/pgbouncer.pid"
+  [[ ${LATCHKEY_STARTED_POOLER:-} == 1 && -f $pidfile ]] || return 0
+  kill -INT "$(cat "$pidfile")" 2>/dev/null || true
+}
+
 # cargo-lambda: the one on PATH if there is one (cargo install, brew, pipx), else the
 # pinned one from PyPI in local/.venv.
 ensure_cargo_lambda() {

@@ -3,6 +3,9 @@
 # end-to-end (HTTP through `cargo lambda watch` on 127.0.0.1:${E2E_PORT:-8000}). Starts
 # what it needs (Postgres, cargo-lambda, the local stack) and stops what it started.
 # Extra arguments go to `cargo test`, e.g. `local/test.sh -- refresh`.
+# LOCAL_POOLER=pgbouncer runs the code under test (handler tests' apps, the stack's
+# functions) through PgBouncer in transaction-pool mode; migrations, database creation and
+# the tests' own SQL stay on direct connections.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_prerequisites
@@ -13,6 +16,7 @@ unset ADMIN_LOGIN ADMIN_PASSWORD
 load_env
 unset ADMIN_LOGIN ADMIN_PASSWORD SMTP_URL
 ensure_postgres
+start_pooler
 ensure_cargo_lambda
 
 port=${E2E_PORT:-8000}
@@ -37,6 +41,7 @@ cleanup() {
     [[ -z $pids ]] || kill -KILL $pids 2>/dev/null || true
   fi
   pg_psql "$app_url" -q -c "DROP DATABASE IF EXISTS $e2e_db WITH (FORCE)" >/dev/null 2>&1 || true
+  stop_pooler
   [[ ${LATCHKEY_STARTED_PG:-} == 1 ]] && stop_postgres_cluster
   return 0
 }
@@ -52,6 +57,10 @@ export DATABASE_URL=$(database_url_for "$e2e_db")
 export ADMIN_LOGIN=e2e-admin ADMIN_PASSWORD=$(random_secret)
 export LATCHKEY_E2E_ADMIN_LOGIN=$ADMIN_LOGIN LATCHKEY_E2E_ADMIN_PASSWORD=$ADMIN_PASSWORD
 run_migrations
+if [[ -n ${LATCHKEY_POOLER_URL:-} ]]; then
+  DATABASE_URL=$(DATABASE_URL=$LATCHKEY_POOLER_URL database_url_for "$e2e_db")
+  say "the stack's functions connect through PgBouncer on 127.0.0.1:${LOCAL_POOLER_PORT:-16432}"
+fi
 start_smtp
 start_maintenance "$ROOT/target/e2e-maintenance.log"
 
@@ -157,6 +166,7 @@ restart_check_diagnostics() {
 
 say "running the tests"
 export LATCHKEY_TEST_DATABASE_URL=$app_url LATCHKEY_E2E_URL="http://127.0.0.1:$port"
+export LATCHKEY_TEST_APP_DATABASE_URL=${LATCHKEY_POOLER_URL:-$app_url}
 export LATCHKEY_E2E_LOG=$log LATCHKEY_E2E_SECRETS_FILE="$ROOT/target/e2e-secrets.txt"
 rm -f "$LATCHKEY_E2E_SECRETS_FILE"
 cd "$ROOT"

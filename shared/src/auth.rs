@@ -1,7 +1,7 @@
 //! The authenticated caller: a verified access token whose session is live and whose user
 //! exists, established in one database round trip.
 
-use deadpool_postgres::GenericClient;
+use crate::db::{GenericClient, Type};
 use lambda_http::Request;
 use uuid::Uuid;
 
@@ -40,9 +40,11 @@ impl App {
                AND NOT u.disabled",
             users::COLUMNS
         );
-        let statement = client.prepare_cached(&sql).await?;
         let row = client
-            .query_opt(&statement, &[&claims.sid, &claims.user_id])
+            .query_typed_opt(
+                &sql,
+                &[(&claims.sid, Type::UUID), (&claims.user_id, Type::INT8)],
+            )
             .await?
             .ok_or(ApiError::InvalidToken)?;
         Ok(Caller {

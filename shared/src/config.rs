@@ -163,8 +163,12 @@ pub struct DatabaseConfig {
     pub pool_size: usize,
     /// `DATABASE_CONNECT_TIMEOUT_SECS`: how long to wait for a connection. Default 5.
     pub connect_timeout: Duration,
-    /// `DATABASE_STATEMENT_TIMEOUT_MS`: server-side cap on any one statement. Default 5000.
+    /// `DATABASE_STATEMENT_TIMEOUT_MS`: server-side cap on any one statement, which
+    /// `migrate` sets on the database role (no connection sends it). Default 5000.
     pub statement_timeout: Duration,
+    /// `MIGRATION_STATEMENT_TIMEOUT_MS`: the cap in `migrate`'s own session, long enough
+    /// for a migration that builds an index. Default 240000.
+    pub migration_statement_timeout: Duration,
     /// `DATABASE_CA_FILE`: extra PEM CA bundle (e.g. Amazon RDS's) for TLS.
     pub ca_file: Option<String>,
 }
@@ -391,6 +395,12 @@ fn database_config(
             var,
             "DATABASE_STATEMENT_TIMEOUT_MS",
             5_000,
+            100..=600_000,
+        )?),
+        migration_statement_timeout: Duration::from_millis(number(
+            var,
+            "MIGRATION_STATEMENT_TIMEOUT_MS",
+            240_000,
             100..=600_000,
         )?),
         ca_file: var("DATABASE_CA_FILE"),

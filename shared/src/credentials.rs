@@ -13,7 +13,7 @@
 //! same way, keyed by a hash of the normalized identifier, so a lock says nothing about
 //! whether an account exists.
 
-use deadpool_postgres::GenericClient;
+use crate::db::{GenericClient, Type};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
@@ -117,8 +117,9 @@ impl<'a> HashAndLock<'a> {
         // One statement, so concurrent attempts serialize on the rows: the per-IP row is
         // counted (and locked when this attempt is the fifth) unless already locked; only
         // then is the cross-IP row counted, unless it reached the cap.
-        let statement = client
-            .prepare_cached(
+        let user_id = claimant.user_id();
+        let row = client
+            .query_typed_one(
                 "WITH ip_row AS (
                     INSERT INTO login_locks AS l (subject, ip, user_id, failures)
                     VALUES ($1, $2, $3, 1)
@@ -141,21 +142,15 @@ impl<'a> HashAndLock<'a> {
                  )
                  SELECT (SELECT failures FROM ip_row) AS ip_failures,
                         (SELECT failures FROM all_ips) AS all_failures",
-            )
-            .await?;
-        let user_id = claimant.user_id();
-        let row = client
-            .query_one(
-                &statement,
                 &[
-                    &subject,
-                    &ip,
-                    &user_id,
-                    &MAX_FAILURES,
-                    &LOCK_BASE_SECS,
-                    &LOCK_MAX_SECS,
-                    &ALL_IPS,
-                    &ACCOUNT_MAX_FAILURES,
+                    (&subject, Type::TEXT),
+                    (&ip, Type::TEXT),
+                    (&user_id, Type::INT8),
+                    (&MAX_FAILURES, Type::INT4),
+                    (&LOCK_BASE_SECS, Type::FLOAT8),
+                    (&LOCK_MAX_SECS, Type::FLOAT8),
+                    (&ALL_IPS, Type::TEXT),
+                    (&ACCOUNT_MAX_FAILURES, Type::INT4),
                 ],
             )
             .await?;
@@ -279,11 +274,11 @@ impl App {
         password: &SecretString,
         origin: &Origin,
     ) -> Result<String, ApiError> {
-        let statement = client
-            .prepare_cached("SELECT password_hash FROM users WHERE id = $1")
-            .await?;
         let row = client
-            .query_opt(&statement, &[&user_id])
+            .query_typed_opt(
+                "SELECT password_hash FROM users WHERE id = $1",
+                &[(&user_id, Type::INT8)],
+            )
             .await?
             .ok_or(ApiError::NotFound)?;
         let password_hash: String = row.try_get("password_hash")?;
@@ -303,13 +298,14 @@ impl App {
 
 /// Seconds left on the lock of `subject` for `ip` (at least 1).
 async fn locked_for(client: &impl GenericClient, subject: &str, ip: &str) -> Result<u64, ApiError> {
-    let statement = client
-        .prepare_cached(
+    let row = client
+        .query_typed_opt(
             "SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS secs
              FROM login_locks WHERE subject = $1 AND ip = $2",
+            &[(&subject, Type::TEXT), (&ip, Type::TEXT)],
         )
         .await?;
-    let secs: Option<i64> = match client.query_opt(&statement, &[&subject, &ip]).await? {
+    let secs: Option<i64> = match row {
         Some(row) => row.try_get("secs")?,
         None => None,
     };
@@ -318,11 +314,15 @@ async fn locked_for(client: &impl GenericClient, subject: &str, ip: &str) -> Res
 
 /// A success: the subject's count for this IP and across IPs start again from zero.
 async fn give_back(client: &impl GenericClient, subject: &str, ip: &str) -> Result<(), ApiError> {
-    let statement = client
-        .prepare_cached("DELETE FROM login_locks WHERE subject = $1 AND ip IN ($2, $3)")
-        .await?;
     client
-        .execute(&statement, &[&subject, &ip, &ALL_IPS])
+        .execute_typed(
+            "DELETE FROM login_locks WHERE subject = $1 AND ip IN ($2, $3)",
+            &[
+                (&subject, Type::TEXT),
+                (&ip, Type::TEXT),
+                (&ALL_IPS, Type::TEXT),
+            ],
+        )
         .await?;
     Ok(())
 }
@@ -335,11 +335,15 @@ async fn rehash(
     verified_hash: &str,
     new_hash: &str,
 ) -> Result<(), ApiError> {
-    let statement = client
-        .prepare_cached("UPDATE users SET password_hash = $2 WHERE id = $1 AND password_hash = $3")
-        .await?;
     client
-        .execute(&statement, &[&user_id, &new_hash, &verified_hash])
+        .execute_typed(
+            "UPDATE users SET password_hash = $2 WHERE id = $1 AND password_hash = $3",
+            &[
+                (&user_id, Type::INT8),
+                (&new_hash, Type::TEXT),
+                (&verified_hash, Type::TEXT),
+            ],
+        )
         .await?;
     Ok(())
 }
@@ -347,26 +351,26 @@ async fn rehash(
 /// Clears every lock of `user_id`: every IP and the cross-IP cap. For a password reset, an
 /// email-change revert and an admin's unlock. Returns how many lock rows were removed.
 pub async fn clear(client: &impl GenericClient, user_id: i64) -> Result<u64, ApiError> {
-    let statement = client
-        .prepare_cached("DELETE FROM login_locks WHERE user_id = $1")
-        .await?;
-    Ok(client.execute(&statement, &[&user_id]).await?)
+    Ok(client
+        .execute_typed(
+            "DELETE FROM login_locks WHERE user_id = $1",
+            &[(&user_id, Type::INT8)],
+        )
+        .await?)
 }
 
 /// Forgets counts that have been idle for a day and hold no lock, except a cross-IP count
 /// that reached the cap (that one waits for [`clear`]): for the maintenance job, so that
 /// the table holds only recent guessing. Returns how many rows went.
 pub async fn delete_stale(client: &impl GenericClient) -> Result<u64, ApiError> {
-    let statement = client
-        .prepare_cached(
+    Ok(client
+        .execute_typed(
             "DELETE FROM login_locks
              WHERE updated_at < now() - interval '1 day'
                AND (locked_until IS NULL OR locked_until < now())
                AND NOT (ip = $1 AND failures >= $2)",
+            &[(&ALL_IPS, Type::TEXT), (&ACCOUNT_MAX_FAILURES, Type::INT4)],
         )
-        .await?;
-    Ok(client
-        .execute(&statement, &[&ALL_IPS, &ACCOUNT_MAX_FAILURES])
         .await?)
 }
 

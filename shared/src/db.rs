@@ -1,17 +1,100 @@
 //! The Postgres pool (deadpool over tokio-postgres, rustls when the URL asks for TLS),
-//! the embedded migrations, and how database failures become client-visible errors.
+//! the one way statements are sent, the embedded migrations, and how database failures
+//! become client-visible errors.
+//!
+//! Pooler-safe: a connection carries no session state. No startup options, no `SET`, no
+//! named prepared statements; every statement goes out unnamed with its parameter types
+//! (`query_typed`: Parse, Bind, Describe, Execute, Sync in one write, one round trip), so
+//! PgBouncer in transaction mode and RDS Proxy can hand the server connection to another
+//! client between transactions. The statement timeout lives on the database role
+//! ([`set_role_statement_timeout`], run by `migrate`).
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use secrecy::ExposeSecret;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Error as PgError, Row};
 
 use crate::config::{ConfigError, DatabaseConfig};
 use crate::error::ApiError;
 
-pub use deadpool_postgres::{GenericClient, Object as Client};
+pub use deadpool_postgres::Object as Client;
+pub use tokio_postgres::types::Type;
+
+/// A parameter and the Postgres type it is sent as, e.g. `(&user_id, Type::INT8)`.
+pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+/// A pooled connection or a transaction on one. It offers only unnamed, typed statements
+/// (one round trip each, nothing left on the server connection); there is no `prepare`.
+pub trait GenericClient: Sync {
+    /// Every row the statement returns.
+    fn query_typed(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, PgError>> + Send;
+    /// Exactly one row, or an error.
+    fn query_typed_one(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Row, PgError>> + Send;
+    /// At most one row, or an error.
+    fn query_typed_opt(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Option<Row>, PgError>> + Send;
+    /// The number of rows the statement inserted, updated or deleted.
+    fn execute_typed(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<u64, PgError>> + Send;
+}
+
+/// Both implementations hand the call to tokio-postgres's own `*_typed` methods.
+macro_rules! typed_statements {
+    ($($client:ty),+) => {$(
+        impl GenericClient for $client {
+            fn query_typed(
+                &self,
+                sql: &str,
+                params: &[Param<'_>],
+            ) -> impl Future<Output = Result<Vec<Row>, PgError>> + Send {
+                (**self).query_typed(sql, params)
+            }
+            fn query_typed_one(
+                &self,
+                sql: &str,
+                params: &[Param<'_>],
+            ) -> impl Future<Output = Result<Row, PgError>> + Send {
+                (**self).query_typed_one(sql, params)
+            }
+            fn query_typed_opt(
+                &self,
+                sql: &str,
+                params: &[Param<'_>],
+            ) -> impl Future<Output = Result<Option<Row>, PgError>> + Send {
+                (**self).query_typed_opt(sql, params)
+            }
+            fn execute_typed(
+                &self,
+                sql: &str,
+                params: &[Param<'_>],
+            ) -> impl Future<Output = Result<u64, PgError>> + Send {
+                (**self).execute_typed(sql, params)
+            }
+        }
+    )+};
+}
+
+typed_statements!(Client, deadpool_postgres::Transaction<'_>);
 
 mod embedded {
     refinery::embed_migrations!("../migrations");
@@ -38,12 +121,6 @@ pub fn pool(config: &DatabaseConfig) -> Result<Pool, ConfigError> {
         .parse()
         .map_err(|_| invalid("is not a valid Postgres URL"))?;
     pg.connect_timeout(config.connect_timeout);
-    let options = format!(
-        "{} -c statement_timeout={}",
-        pg.get_options().unwrap_or_default(),
-        config.statement_timeout.as_millis()
-    );
-    pg.options(options.trim_start());
     if pg.get_application_name().is_none() {
         pg.application_name("latchkey");
     }
@@ -96,18 +173,18 @@ fn tls(ca_file: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect
 }
 
 /// Applies pending migrations, one runner at a time (a session advisory lock), and
-/// returns the names of those it applied.
+/// returns the names of those it applied. It needs a real session (the lock, refinery's
+/// transactions): give it a direct connection, not one through a transaction pooler.
 pub async fn migrate(
-    client: &mut Client,
+    client: &mut tokio_postgres::Client,
 ) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
     const LOCK: i64 = 0x6c61_7463_686b_6579; // "latchkey"
     client
-        .execute("SELECT pg_advisory_lock($1)", &[&LOCK])
+        .execute_typed("SELECT pg_advisory_lock($1)", &[(&LOCK, Type::INT8)])
         .await?;
-    let client: &mut tokio_postgres::Client = &mut *client;
     let result = embedded::migrations::runner().run_async(client).await;
     client
-        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK])
+        .execute_typed("SELECT pg_advisory_unlock($1)", &[(&LOCK, Type::INT8)])
         .await?;
     let report = result?;
     Ok(report
@@ -115,6 +192,27 @@ pub async fn migrate(
         .iter()
         .map(ToString::to_string)
         .collect())
+}
+
+/// Makes `timeout` the `statement_timeout` of the connected role in the connected database
+/// (`ALTER ROLE CURRENT_USER IN DATABASE .. SET`): every later connection of that role
+/// starts with it, so no connection has to send it (a startup option or a `SET` is session
+/// state, which pins a client to a server connection in RDS Proxy and is lost or leaked in
+/// PgBouncer's transaction mode). Connections that are open already keep their value.
+pub async fn set_role_statement_timeout(
+    client: &tokio_postgres::Client,
+    timeout: Duration,
+) -> Result<(), PgError> {
+    // A utility statement takes no parameters: the database name is quoted by `format`'s
+    // `%I`, and the number is ours.
+    client
+        .batch_execute(&format!(
+            "DO $$ BEGIN EXECUTE format(
+                 'ALTER ROLE CURRENT_USER IN DATABASE %I SET statement_timeout = %s',
+                 current_database(), {}); END $$",
+            timeout.as_millis()
+        ))
+        .await
 }
 
 impl From<PoolError> for ApiError {

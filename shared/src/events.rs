@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::client::Origin;
-use crate::db::GenericClient;
+use crate::db::{GenericClient, Param, Type};
 use crate::error::ApiError;
 use crate::request::Page;
 use crate::response::PageInfo;
@@ -178,23 +178,18 @@ pub async fn record(
     origin: &Origin,
     event: NewEvent,
 ) -> Result<(), ApiError> {
-    let statement = client
-        .prepare_cached(
-            "INSERT INTO auth_events (type, user_id, actor_id, ip, user_agent, detail)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .await?;
     let ip = origin.address.map(|ip| ip.to_string());
     client
-        .execute(
-            &statement,
+        .execute_typed(
+            "INSERT INTO auth_events (type, user_id, actor_id, ip, user_agent, detail)
+             VALUES ($1, $2, $3, $4, $5, $6)",
             &[
-                &event.kind.as_str(),
-                &event.user_id,
-                &event.actor_id,
-                &ip,
-                &origin.user_agent,
-                &event.detail,
+                (&event.kind.as_str(), Type::TEXT),
+                (&event.user_id, Type::INT8),
+                (&event.actor_id, Type::INT8),
+                (&ip, Type::TEXT),
+                (&origin.user_agent, Type::TEXT),
+                (&event.detail, Type::JSONB),
             ],
         )
         .await?;
@@ -272,7 +267,7 @@ pub struct Filter {
 /// A page of the events `filter` selects, newest first, with the listing's total: exact
 /// below `exact_limit`, otherwise at least the limit (counting stops there, so a page
 /// costs the same at a million events). The statement is built from constant fragments
-/// for the filters present (each variant prepared once), so that each uses its index:
+/// for the filters present (one statement text per variant), so that each uses its index:
 /// `(user_id, id)`, `(type, id)`, or the primary key, read backwards.
 pub async fn list(
     client: &impl GenericClient,
@@ -281,18 +276,18 @@ pub async fn list(
     exact_limit: i64,
 ) -> Result<(Vec<Event>, i64), ApiError> {
     let kind = filter.kind.map(EventType::as_str);
-    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = Vec::new();
+    let mut params: Vec<Param<'_>> = Vec::new();
     let mut conditions = Vec::new();
     if let Some(user_id) = &filter.user_id {
-        params.push(user_id);
+        params.push((user_id, Type::INT8));
         conditions.push(format!("e.user_id = ${}", params.len()));
     }
     if let Some(kind) = &kind {
-        params.push(kind);
+        params.push((kind, Type::TEXT));
         conditions.push(format!("e.type = ${}", params.len()));
     }
     if let Some(since) = &filter.since {
-        params.push(since);
+        params.push((since, Type::TIMESTAMPTZ));
         conditions.push(format!("e.at >= ${}", params.len()));
     }
     let condition = match conditions.is_empty() {
@@ -300,9 +295,9 @@ pub async fn list(
         false => conditions.join(" AND "),
     };
     let (size, offset) = (page.size, page.offset());
-    params.push(&size);
-    params.push(&offset);
-    params.push(&exact_limit);
+    params.push((&size, Type::INT8));
+    params.push((&offset, Type::INT8));
+    params.push((&exact_limit, Type::INT8));
     let n = params.len();
     let sql = format!(
         "WITH page AS (
@@ -315,8 +310,7 @@ pub async fn list(
         n - 2,
         n - 1,
     );
-    let statement = client.prepare_cached(&sql).await?;
-    let rows = client.query(&statement, &params).await?;
+    let rows = client.query_typed(&sql, &params).await?;
     let mut events = Vec::with_capacity(rows.len());
     for row in &rows {
         if row.try_get::<_, Option<i64>>("id")?.is_some() {
@@ -338,14 +332,14 @@ pub async fn delete_expired(
     days: i32,
     batch: i64,
 ) -> Result<u64, ApiError> {
-    let statement = client
-        .prepare_cached(
+    Ok(client
+        .execute_typed(
             "DELETE FROM auth_events WHERE id IN (
                 SELECT id FROM auth_events WHERE at < now() - make_interval(days => $1)
                 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            &[(&days, Type::INT4), (&batch, Type::INT8)],
         )
-        .await?;
-    Ok(client.execute(&statement, &[&days, &batch]).await?)
+        .await?)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::GenericClient;
+use crate::db::{GenericClient, Type};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -121,22 +121,17 @@ fn human(duration: Duration) -> String {
 
 /// Queues `mail` in the outbox; call it in the transaction of the change that causes it.
 pub async fn enqueue(client: &impl GenericClient, mail: &Mail) -> Result<(), ApiError> {
-    let statement = client
-        .prepare_cached(
-            "INSERT INTO outbox (recipient, subject, body, holds_token, expires_at)
-             VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
-        )
-        .await?;
     let lifetime = mail.token_ttl.unwrap_or(NOTICE_TTL);
     client
-        .execute(
-            &statement,
+        .execute_typed(
+            "INSERT INTO outbox (recipient, subject, body, holds_token, expires_at)
+             VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
             &[
-                &mail.to,
-                &mail.subject,
-                &mail.body,
-                &mail.token_ttl.is_some(),
-                &lifetime.as_secs_f64(),
+                (&mail.to, Type::TEXT),
+                (&mail.subject, Type::TEXT),
+                (&mail.body, Type::TEXT),
+                (&mail.token_ttl.is_some(), Type::BOOL),
+                (&lifetime.as_secs_f64(), Type::FLOAT8),
             ],
         )
         .await?;
@@ -149,8 +144,8 @@ pub async fn enqueue(client: &impl GenericClient, mail: &Mail) -> Result<(), Api
 pub async fn allow_request(client: &impl GenericClient, user_id: i64) -> Result<bool, ApiError> {
     // The account's row lock makes concurrent requests count one after the other.
     users::lock(client, user_id).await?;
-    let statement = client
-        .prepare_cached(
+    let inserted = client
+        .execute_typed(
             "INSERT INTO mail_requests (user_id)
              SELECT u.id FROM users u
              WHERE u.id = $1 AND (
@@ -159,9 +154,10 @@ pub async fn allow_request(client: &impl GenericClient, user_id: i64) -> Result<
                     AND count(*) < 20
                  FROM mail_requests r
                  WHERE r.user_id = $1 AND r.requested_at > now() - interval '1 day')",
+            &[(&user_id, Type::INT8)],
         )
         .await?;
-    Ok(client.execute(&statement, &[&user_id]).await? == 1)
+    Ok(inserted == 1)
 }
 
 /// The body of the routes that only ask for a mail: `{"login"}`.

@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
+use crate::db::{GenericClient, Param, Type};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use deadpool_postgres::GenericClient;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -151,35 +151,28 @@ pub async fn issue(
 ) -> Result<Option<RawToken>, ApiError> {
     // The account's row lock orders concurrent issues: each supersedes the one before.
     users::lock(client, user_id).await?;
-    let supersede = client
-        .prepare_cached(
+    client
+        .execute_typed(
             "UPDATE one_time_tokens SET superseded_at = now()
              WHERE user_id = $1 AND kind = $2 AND used_at IS NULL AND superseded_at IS NULL",
+            &[(&user_id, Type::INT8), (&kind.as_str(), Type::TEXT)],
         )
         .await?;
-    client
-        .execute(&supersede, &[&user_id, &kind.as_str()])
-        .await?;
     let (token, token_hash) = RawToken::generate();
-    let insert = client
-        .prepare_cached(
+    let inserted = client
+        .execute_typed(
             "INSERT INTO one_time_tokens (token_hash, user_id, kind, email, bound_state, expires_at)
              SELECT $3, u.id, $2, $4,
                     CASE WHEN $5 THEN sha256(convert_to(u.password_hash, 'UTF8')) END,
                     now() + make_interval(secs => $6)
              FROM users u WHERE u.id = $1",
-        )
-        .await?;
-    let inserted = client
-        .execute(
-            &insert,
             &[
-                &user_id,
-                &kind.as_str(),
-                &token_hash,
-                &email,
-                &kind.bound_to_password(),
-                &ttl.as_secs_f64(),
+                (&user_id, Type::INT8),
+                (&kind.as_str(), Type::TEXT),
+                (&token_hash, Type::BYTEA),
+                (&email, Type::TEXT),
+                (&kind.bound_to_password(), Type::BOOL),
+                (&ttl.as_secs_f64(), Type::FLOAT8),
             ],
         )
         .await?;
@@ -198,11 +191,12 @@ pub async fn spend(
     let token_hash = presented_hash(token)?;
     // The account's row first, then the token's, the order `issue` takes them in: a reset
     // and a concurrent forgot-password never wait for each other in a cycle.
-    let owner = client
-        .prepare_cached("SELECT user_id FROM one_time_tokens WHERE token_hash = $1 AND kind = $2")
-        .await?;
+    let params: [Param<'_>; 2] = [(&token_hash, Type::BYTEA), (&kind.as_str(), Type::TEXT)];
     let owner: i64 = client
-        .query_opt(&owner, &[&token_hash, &kind.as_str()])
+        .query_typed_opt(
+            "SELECT user_id FROM one_time_tokens WHERE token_hash = $1 AND kind = $2",
+            &params,
+        )
         .await?
         .ok_or(ApiError::InvalidLink)?
         .try_get("user_id")?;
@@ -216,9 +210,8 @@ pub async fn spend(
          RETURNING t.user_id, t.email",
         kind.still_applies()
     );
-    let statement = client.prepare_cached(&sql).await?;
     let row = client
-        .query_opt(&statement, &[&token_hash, &kind.as_str()])
+        .query_typed_opt(&sql, &params)
         .await?
         .ok_or(ApiError::InvalidLink)?;
     Ok(Spent {
@@ -235,14 +228,12 @@ pub async fn find_spent(
     token: &str,
 ) -> Result<Option<Spent>, ApiError> {
     let token_hash = presented_hash(token)?;
-    let statement = client
-        .prepare_cached(
+    let row = client
+        .query_typed_opt(
             "SELECT user_id, email FROM one_time_tokens
              WHERE token_hash = $1 AND kind = $2 AND used_at IS NOT NULL",
+            &[(&token_hash, Type::BYTEA), (&kind.as_str(), Type::TEXT)],
         )
-        .await?;
-    let row = client
-        .query_opt(&statement, &[&token_hash, &kind.as_str()])
         .await?;
     row.map(|row| {
         Ok(Spent {

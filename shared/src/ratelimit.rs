@@ -7,7 +7,7 @@
 //! A handler limits itself with one line, before any other work:
 //! `app.limit_ip(&db, &origin, "forgot-password").await?;`
 
-use deadpool_postgres::GenericClient;
+use crate::db::{GenericClient, Type};
 
 use crate::app::App;
 use crate::client::Origin;
@@ -25,8 +25,8 @@ impl App {
         let Some(limit) = self.config.limits.ip_per_minute else {
             return Ok(());
         };
-        let statement = client
-            .prepare_cached(
+        let row = client
+            .query_typed_one(
                 "INSERT INTO ip_rate_limits AS r (bucket, ip, window_start, hits)
                  VALUES ($1, $2, date_trunc('minute', now()), 1)
                  ON CONFLICT (bucket, ip) DO UPDATE SET
@@ -36,10 +36,8 @@ impl App {
                  RETURNING hits,
                      ceil(extract(epoch FROM window_start + interval '1 minute' - now()))::bigint
                          AS retry_after",
+                &[(&bucket, Type::TEXT), (&origin.ip_key(), Type::TEXT)],
             )
-            .await?;
-        let row = client
-            .query_one(&statement, &[&bucket, &origin.ip_key()])
             .await?;
         let hits: i32 = row.try_get("hits")?;
         if hits <= i32::try_from(limit).unwrap_or(i32::MAX) {
@@ -61,10 +59,10 @@ impl App {
 
 /// Deletes windows that ended: for the maintenance job. Returns how many rows went.
 pub async fn delete_expired(client: &impl GenericClient) -> Result<u64, ApiError> {
-    let statement = client
-        .prepare_cached(
+    Ok(client
+        .execute_typed(
             "DELETE FROM ip_rate_limits WHERE window_start < date_trunc('minute', now())",
+            &[],
         )
-        .await?;
-    Ok(client.execute(&statement, &[]).await?)
+        .await?)
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::GenericClient;
+use crate::db::{GenericClient, Type};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -24,15 +24,17 @@ pub async fn open(
     ttl: Duration,
 ) -> Result<NewSession, ApiError> {
     let refresh_jti = Uuid::new_v4();
-    let statement = client
-        .prepare_cached(
+    let row = client
+        .query_typed_one(
             "INSERT INTO sessions (user_id, refresh_jti, expires_at)
              VALUES ($1, $2, now() + make_interval(secs => $3))
              RETURNING id",
+            &[
+                (&user_id, Type::INT8),
+                (&refresh_jti, Type::UUID),
+                (&ttl.as_secs_f64(), Type::FLOAT8),
+            ],
         )
-        .await?;
-    let row = client
-        .query_one(&statement, &[&user_id, &refresh_jti, &(ttl.as_secs_f64())])
         .await?;
     Ok(NewSession {
         id: row.try_get("id")?,
@@ -52,19 +54,22 @@ pub async fn open_if_password_unchanged(
     ttl: Duration,
 ) -> Result<Option<NewSession>, ApiError> {
     let refresh_jti = Uuid::new_v4();
-    let statement = client
-        .prepare_cached(
+    let row = client
+        .query_typed_opt(
             // FOR SHARE conflicts with a password change's row update: an open change
             // makes this wait for its commit, then re-check the hash on the new row.
             "INSERT INTO sessions (user_id, refresh_jti, expires_at)
              (SELECT id, $2, now() + make_interval(secs => $3) FROM users
               WHERE id = $1 AND password_hash = $4 AND NOT disabled FOR SHARE)
              RETURNING id",
+            &[
+                (&user_id, Type::INT8),
+                (&refresh_jti, Type::UUID),
+                (&ttl.as_secs_f64(), Type::FLOAT8),
+                (&verified_hash, Type::TEXT),
+            ],
         )
         .await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
-        [&user_id, &refresh_jti, &ttl.as_secs_f64(), &verified_hash];
-    let row = client.query_opt(&statement, &params).await?;
     row.map(|row| {
         Ok(NewSession {
             id: row.try_get("id")?,
@@ -108,17 +113,18 @@ pub async fn rotate(
          SELECT s.rotated, {} FROM s JOIN users u ON u.id = s.user_id",
         users::COLUMNS
     );
-    let statement = client.prepare_cached(&sql).await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
-        &refresh.sid,
-        &refresh.user_id,
-        &refresh.jti,
-        &new_jti,
-        &ttl.as_secs_f64(),
-        &max_age.as_secs_f64(),
-    ];
     let row = client
-        .query_opt(&statement, &params)
+        .query_typed_opt(
+            &sql,
+            &[
+                (&refresh.sid, Type::UUID),
+                (&refresh.user_id, Type::INT8),
+                (&refresh.jti, Type::UUID),
+                (&new_jti, Type::UUID),
+                (&ttl.as_secs_f64(), Type::FLOAT8),
+                (&max_age.as_secs_f64(), Type::FLOAT8),
+            ],
+        )
         .await?
         .ok_or(ApiError::InvalidToken)?;
     let rotated: bool = row.try_get("rotated")?;
@@ -136,14 +142,16 @@ pub async fn revoke(
     user_id: i64,
     reason: &str,
 ) -> Result<bool, ApiError> {
-    let statement = client
-        .prepare_cached(
+    let revoked = client
+        .execute_typed(
             "UPDATE sessions SET revoked_at = now(), revoked_reason = $3
              WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+            &[
+                (&session_id, Type::UUID),
+                (&user_id, Type::INT8),
+                (&reason, Type::TEXT),
+            ],
         )
-        .await?;
-    let revoked = client
-        .execute(&statement, &[&session_id, &user_id, &reason])
         .await?;
     Ok(revoked == 1)
 }
@@ -154,13 +162,13 @@ pub async fn revoke_all(
     user_id: i64,
     reason: &str,
 ) -> Result<u64, ApiError> {
-    let statement = client
-        .prepare_cached(
+    Ok(client
+        .execute_typed(
             "UPDATE sessions SET revoked_at = now(), revoked_reason = $2
              WHERE user_id = $1 AND revoked_at IS NULL",
+            &[(&user_id, Type::INT8), (&reason, Type::TEXT)],
         )
-        .await?;
-    Ok(client.execute(&statement, &[&user_id, &reason]).await?)
+        .await?)
 }
 
 /// The answer of a route that revoked sessions: how many were live.

@@ -2,8 +2,8 @@
 //! public one (to everyone else), the column list every user query selects, and the
 //! lookup by id that several functions share.
 
+use crate::db::{GenericClient, Type};
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use tokio_postgres::Row;
 use utoipa::ToSchema;
@@ -107,13 +107,11 @@ pub async fn ensure_not_last_admin(
     client: &impl GenericClient,
     user_id: i64,
 ) -> Result<(), ApiError> {
-    let statement = client
-        .prepare_cached(
-            "SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE",
-        )
-        .await?;
     let admins: Vec<i64> = client
-        .query(&statement, &[])
+        .query_typed(
+            "SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE",
+            &[],
+        )
         .await?
         .iter()
         .map(|row| row.try_get(0))
@@ -131,11 +129,11 @@ pub async fn find_or_404(client: &impl GenericClient, id: i64) -> Result<User, A
 
 /// The user with this id, if any.
 pub async fn find(client: &impl GenericClient, id: i64) -> Result<Option<User>, ApiError> {
-    let statement = client
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1"))
-        .await?;
     client
-        .query_opt(&statement, &[&id])
+        .query_typed_opt(
+            &format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1"),
+            &[(&id, Type::INT8)],
+        )
         .await?
         .as_ref()
         .map(User::from_row)
@@ -148,14 +146,14 @@ pub async fn find_by_identifier(
     client: &impl GenericClient,
     key: &str,
 ) -> Result<Option<User>, ApiError> {
-    let statement = client
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM user_identifiers i JOIN users u ON u.id = i.user_id
-             WHERE i.value = $1"
-        ))
-        .await?;
     client
-        .query_opt(&statement, &[&key])
+        .query_typed_opt(
+            &format!(
+                "SELECT {COLUMNS} FROM user_identifiers i JOIN users u ON u.id = i.user_id
+                 WHERE i.value = $1"
+            ),
+            &[(&key, Type::TEXT)],
+        )
         .await?
         .as_ref()
         .map(User::from_row)
@@ -166,10 +164,13 @@ pub async fn find_by_identifier(
 /// account (issuing a token, counting a mail request) happens one at a time. False when
 /// there is no such user.
 pub async fn lock(client: &impl GenericClient, id: i64) -> Result<bool, ApiError> {
-    let statement = client
-        .prepare_cached("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+    let row = client
+        .query_typed_opt(
+            "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
+            &[(&id, Type::INT8)],
+        )
         .await?;
-    Ok(client.query_opt(&statement, &[&id]).await?.is_some())
+    Ok(row.is_some())
 }
 
 impl User {

@@ -16,6 +16,7 @@ use serde_yaml::Value as Yaml;
 mod committed_openapi;
 mod deployment;
 mod environment;
+mod pooler_safe;
 
 /// The functions that serve no route: `migrate` (a command and a custom resource) and
 /// `maintenance` (scheduled).

@@ -168,8 +168,9 @@ async fn every_route_answers_503_while_the_database_is_down_and_never_500() {
 
 #[tokio::test]
 async fn a_statement_stuck_behind_a_lock_times_out_with_503() {
-    let t = TestApp::with_env(&[]).await;
-    let quick = t.reconfigured(&[("DATABASE_STATEMENT_TIMEOUT_MS", "300")]);
+    // As `migrate` sets it on the database role: no connection sends it.
+    let t = TestApp::with_env(&[("DATABASE_STATEMENT_TIMEOUT_MS", "300")]).await;
+    let quick = &t.app;
     let blocker = t.sql().await;
     blocker
         .batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
@@ -180,7 +181,7 @@ async fn a_statement_stuck_behind_a_lock_times_out_with_503() {
         "/auth/register",
         &json!({"login": "stuck", "password": PASSWORD}),
     );
-    let outcome = tokio::time::timeout(HANG, ::register::handler(&quick, request))
+    let outcome = tokio::time::timeout(HANG, ::register::handler(quick, request))
         .await
         .expect("no hang");
     let response = t.respond(outcome);
@@ -206,7 +207,7 @@ async fn a_statement_stuck_behind_a_lock_times_out_with_503() {
         &json!({"login": "stuck", "password": PASSWORD}),
     );
     assert_eq!(
-        t.respond(::register::handler(&quick, retry).await).status,
+        t.respond(::register::handler(quick, retry).await).status,
         201
     );
 }

@@ -6,7 +6,7 @@ use crate::Api;
 #[tokio::test]
 async fn migrating_again_applies_nothing_new() {
     let t = TestApp::new().await;
-    let outcome = migrate::run(&t.app).await.unwrap();
+    let outcome = migrate::run(&t.migrating(&[])).await.unwrap();
     assert!(outcome.applied.is_empty(), "{:?}", outcome.applied);
     assert_eq!(outcome.admin, AdminOutcome::NotConfigured);
 }
@@ -14,7 +14,7 @@ async fn migrating_again_applies_nothing_new() {
 #[tokio::test]
 async fn the_admin_is_created_once_and_never_overwritten() {
     let t = TestApp::new().await;
-    let app = t.reconfigured(&[
+    let app = t.migrating(&[
         ("ADMIN_LOGIN", "root"),
         ("ADMIN_PASSWORD", "admin-password-1"),
     ]);
@@ -26,7 +26,7 @@ async fn the_admin_is_created_once_and_never_overwritten() {
     assert_eq!(login.status, 200);
     assert_eq!(login.body["user"]["role"], "admin");
 
-    let changed = t.reconfigured(&[
+    let changed = t.migrating(&[
         ("ADMIN_LOGIN", "root"),
         ("ADMIN_PASSWORD", "a-new-password"),
     ]);
@@ -45,7 +45,7 @@ async fn the_admin_is_created_once_and_never_overwritten() {
 async fn an_existing_user_account_with_the_admin_login_fails_the_run_and_is_left_alone() {
     let t = TestApp::new().await;
     Api(&t).sign_up("boss").await;
-    let app = t.reconfigured(&[
+    let app = t.migrating(&[
         ("ADMIN_LOGIN", "BOSS"),
         ("ADMIN_PASSWORD", "admin-password-1"),
     ]);

@@ -140,7 +140,7 @@ async fn a_create_applies_every_migration_bootstraps_the_admin_and_answers_succe
         .batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
         .await
         .unwrap();
-    let app = t.reconfigured(&[
+    let app = t.migrating(&[
         ("ADMIN_LOGIN", "root"),
         ("ADMIN_PASSWORD", "admin-password-1"),
     ]);
@@ -183,9 +183,14 @@ async fn an_update_keeps_the_physical_id_and_applies_only_what_is_pending() {
     let t = TestApp::new().await;
     let url = ResponseUrl::answering(&[200]);
 
-    handle(Ok(&t.app), &responder(), update_event(&url, 2), deadline())
-        .await
-        .unwrap();
+    handle(
+        Ok(&t.migrating(&[])),
+        &responder(),
+        update_event(&url, 2),
+        deadline(),
+    )
+    .await
+    .unwrap();
 
     let body = url.answer().body;
     assert_eq!(body["Status"], "SUCCESS", "{body}");
@@ -197,7 +202,7 @@ async fn an_update_keeps_the_physical_id_and_applies_only_what_is_pending() {
 #[tokio::test]
 async fn a_delete_answers_success_without_touching_the_database() {
     let t = TestApp::new().await;
-    let app = t.reconfigured(&[("DATABASE_URL", UNREACHABLE_DB)]);
+    let app = t.migrating(&[("DATABASE_URL", UNREACHABLE_DB)]);
     let url = ResponseUrl::answering(&[200]);
     let mut event = event("Delete", &url);
     event["PhysicalResourceId"] = json!("latchkey-test-Migration");
@@ -220,7 +225,7 @@ async fn a_delete_answers_success_without_touching_the_database() {
 #[tokio::test]
 async fn a_rollback_to_an_older_version_answers_success_without_migrating() {
     let t = TestApp::new().await;
-    let app = t.reconfigured(&[("DATABASE_URL", UNREACHABLE_DB)]);
+    let app = t.migrating(&[("DATABASE_URL", UNREACHABLE_DB)]);
     let url = ResponseUrl::answering(&[200]);
 
     handle(Ok(&app), &responder(), update_event(&url, 9), deadline())
@@ -235,7 +240,7 @@ async fn a_rollback_to_an_older_version_answers_success_without_migrating() {
 #[tokio::test]
 async fn with_migrate_on_deploy_false_it_answers_success_without_migrating() {
     let t = TestApp::new().await;
-    let app = t.reconfigured(&[("DATABASE_URL", UNREACHABLE_DB)]);
+    let app = t.migrating(&[("DATABASE_URL", UNREACHABLE_DB)]);
     let url = ResponseUrl::answering(&[200]);
     let mut event = update_event(&url, 2);
     event["ResourceProperties"]["Migrate"] = json!("false");
@@ -252,7 +257,7 @@ async fn with_migrate_on_deploy_false_it_answers_success_without_migrating() {
 #[tokio::test]
 async fn a_failed_migration_answers_failed_with_a_reason_and_no_secret() {
     let t = TestApp::new().await;
-    let app = t.reconfigured(&[("DATABASE_URL", UNREACHABLE_DB)]);
+    let app = t.migrating(&[("DATABASE_URL", UNREACHABLE_DB)]);
     let url = ResponseUrl::answering(&[200]);
 
     let result = handle(Ok(&app), &responder(), event("Create", &url), deadline()).await;
@@ -303,9 +308,14 @@ async fn migrations_that_outlast_the_deadline_are_answered_failed_in_time() {
     let started = Instant::now();
     let deadline = SystemTime::now() + ANSWER_RESERVE + Duration::from_secs(1);
 
-    handle(Ok(&t.app), &responder(), event("Create", &url), deadline)
-        .await
-        .unwrap();
+    handle(
+        Ok(&t.migrating(&[])),
+        &responder(),
+        event("Create", &url),
+        deadline,
+    )
+    .await
+    .unwrap();
 
     let body = url.answer().body;
     assert!(
@@ -325,9 +335,14 @@ async fn an_unknown_request_type_is_answered_failed() {
     let t = TestApp::new().await;
     let url = ResponseUrl::answering(&[200]);
 
-    handle(Ok(&t.app), &responder(), event("Resize", &url), deadline())
-        .await
-        .unwrap();
+    handle(
+        Ok(&t.migrating(&[])),
+        &responder(),
+        event("Resize", &url),
+        deadline(),
+    )
+    .await
+    .unwrap();
 
     let body = url.answer().body;
     assert_eq!(body["Status"], "FAILED");
@@ -339,9 +354,14 @@ async fn the_answer_is_retried_when_the_response_url_fails_once() {
     let t = TestApp::new().await;
     let url = ResponseUrl::answering(&[503, 200]);
 
-    handle(Ok(&t.app), &responder(), event("Create", &url), deadline())
-        .await
-        .unwrap();
+    handle(
+        Ok(&t.migrating(&[])),
+        &responder(),
+        event("Create", &url),
+        deadline(),
+    )
+    .await
+    .unwrap();
 
     let first = url.answer().body;
     let second = url.answer().body;
@@ -354,7 +374,13 @@ async fn an_answer_that_cannot_be_delivered_fails_the_invocation_so_lambda_retri
     let t = TestApp::new().await;
     let url = ResponseUrl::answering(&[500, 500, 500]);
 
-    let result = handle(Ok(&t.app), &responder(), event("Create", &url), deadline()).await;
+    let result = handle(
+        Ok(&t.migrating(&[])),
+        &responder(),
+        event("Create", &url),
+        deadline(),
+    )
+    .await;
 
     let message = result.unwrap_err().to_string();
     assert!(
@@ -374,7 +400,7 @@ async fn an_answer_that_cannot_be_delivered_fails_the_invocation_so_lambda_retri
 async fn invoked_by_hand_it_returns_what_it_did() {
     let t = TestApp::new().await;
 
-    let result = handle(Ok(&t.app), &responder(), json!({}), deadline())
+    let result = handle(Ok(&t.migrating(&[])), &responder(), json!({}), deadline())
         .await
         .unwrap();
 

@@ -2,7 +2,10 @@
 //! test) and the end-to-end suite (HTTP against the local stack).
 //!
 //! Needs `LATCHKEY_TEST_DATABASE_URL` (a role that may create databases) for handler tests
-//! and `LATCHKEY_E2E_URL` for end-to-end tests; `local/test.sh` sets both.
+//! and `LATCHKEY_E2E_URL` for end-to-end tests; `local/test.sh` sets both. The code under
+//! test connects through `LATCHKEY_TEST_APP_DATABASE_URL` when it is set (a connection
+//! pooler such as PgBouncer in transaction mode); creating databases, migrating them and
+//! arranging rows always take a direct connection.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -166,7 +169,8 @@ impl TestApp {
 
     /// A fresh database, with extra configuration variables.
     pub async fn with_env(extra: &[(&str, &str)]) -> Self {
-        let database_url = create_database().await;
+        let database = create_database().await;
+        let database_url = with_database(&admin_url(), &database);
         let mut env: HashMap<String, String> = [
             ("APP_SETTINGS", "testing"),
             ("JWT_SECRET", "test-secret-test-secret-test-secret-0123"),
@@ -176,11 +180,14 @@ impl TestApp {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        env.insert("DATABASE_URL".into(), database_url.clone());
+        env.insert("DATABASE_URL".into(), with_database(&app_url(), &database));
         let app = build_app(&env, extra);
-        let mut client = app.db().await.unwrap();
-        shared::db::migrate(&mut client).await.unwrap();
-        drop(client);
+        // As `migrate` does it: a direct session, then the role's statement timeout.
+        let mut direct = connect(&database_url).await;
+        shared::db::migrate(&mut direct).await.unwrap();
+        shared::db::set_role_statement_timeout(&direct, app.config.database.statement_timeout)
+            .await
+            .unwrap();
         Self {
             app,
             database_url,
@@ -192,6 +199,14 @@ impl TestApp {
     /// redeploy with new configuration.
     pub fn reconfigured(&self, changes: &[(&str, &str)]) -> App {
         build_app(&self.env, changes)
+    }
+
+    /// The app `migrate` runs as: like [`TestApp::reconfigured`], but connected to Postgres
+    /// directly even when the code under test goes through a pooler, since migrating takes
+    /// a session (an advisory lock, `SET statement_timeout`).
+    pub fn migrating(&self, changes: &[(&str, &str)]) -> App {
+        let direct = [("DATABASE_URL", self.database_url.as_str())];
+        build_app(&self.env, &[&direct[..], changes].concat())
     }
 
     /// The handler's outcome as the client would see it.
@@ -230,6 +245,11 @@ fn admin_url() -> String {
     )
 }
 
+/// Where the code under test connects: a pooler when one is configured, else Postgres.
+fn app_url() -> String {
+    std::env::var("LATCHKEY_TEST_APP_DATABASE_URL").unwrap_or_else(|_| admin_url())
+}
+
 /// `url` with its database name replaced.
 fn with_database(url: &str, database: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, ""), |(b, q)| (b, q));
@@ -242,15 +262,15 @@ fn with_database(url: &str, database: &str) -> String {
     format!("{prefix}/{database}{query}")
 }
 
+/// Creates a database and returns its name.
 async fn create_database() -> String {
-    let admin = admin_url();
     let name = format!("test_{}", unique());
-    connect(&admin)
+    connect(&admin_url())
         .await
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
         .unwrap();
-    with_database(&admin, &name)
+    name
 }
 
 pub async fn connect(url: &str) -> tokio_postgres::Client {

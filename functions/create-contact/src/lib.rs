@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::contacts::{self, Birthday, Contact, ContactName, Notes};
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{AuthErrors, BodyErrors, ServerErrors};
 use shared::identity::{Email, Phone};
 use shared::request::{Fields, json_body, validated};
@@ -113,18 +113,17 @@ async fn insert(
          RETURNING {}",
         contacts::COLUMNS
     );
-    let statement = client.prepare_cached(&sql).await?;
     let row = client
-        .query_one(
-            &statement,
+        .query_typed_one(
+            &sql,
             &[
-                &owner_id,
-                &new_contact.first_name.as_str(),
-                &new_contact.last_name.as_str(),
-                &new_contact.email.as_ref().map(Email::as_str),
-                &new_contact.phone.as_ref().map(Phone::as_str),
-                &new_contact.birthday.map(Birthday::date),
-                &new_contact.notes,
+                (&owner_id, Type::INT8),
+                (&new_contact.first_name.as_str(), Type::TEXT),
+                (&new_contact.last_name.as_str(), Type::TEXT),
+                (&new_contact.email.as_ref().map(Email::as_str), Type::TEXT),
+                (&new_contact.phone.as_ref().map(Phone::as_str), Type::TEXT),
+                (&new_contact.birthday.map(Birthday::date), Type::DATE),
+                (&new_contact.notes, Type::TEXT),
             ],
         )
         .await?;

@@ -4,7 +4,7 @@
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 use shared::contacts::{self, Contact};
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::request::path_id;
@@ -47,7 +47,8 @@ async fn delete(
         "DELETE FROM contacts c WHERE c.id = $1 AND c.owner_id = $2 RETURNING {}",
         contacts::COLUMNS
     );
-    let statement = client.prepare_cached(&sql).await?;
-    let row = client.query_opt(&statement, &[&id, &owner_id]).await?;
+    let row = client
+        .query_typed_opt(&sql, &[(&id, Type::INT8), (&owner_id, Type::INT8)])
+        .await?;
     row.as_ref().map(Contact::from_row).transpose()
 }

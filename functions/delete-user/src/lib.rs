@@ -6,7 +6,7 @@
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{AuthErrors, BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
@@ -93,9 +93,8 @@ async fn delete(
          RETURNING {}",
         users::COLUMNS
     );
-    let statement = client.prepare_cached(&sql).await?;
     let row = client
-        .query_opt(&statement, &[&id, &confirmed_hash])
+        .query_typed_opt(&sql, &[(&id, Type::INT8), (&confirmed_hash, Type::TEXT)])
         .await?;
     row.as_ref().map(User::from_row).transpose()
 }

@@ -28,8 +28,7 @@ struct Health {
 pub async fn handler(app: &App, _req: Request) -> Result<Response<Body>, ApiError> {
     let check = async {
         let db = app.db().await?;
-        let statement = db.prepare_cached("SELECT 1").await?;
-        db.query_one(&statement, &[]).await?;
+        db.query_typed_one("SELECT 1", &[]).await?;
         Ok::<_, ApiError>(())
     };
     check.await.map_err(|err| match err {

@@ -8,7 +8,7 @@
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 use shared::contacts::{self, Contact};
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::request::{Fields, Page, PageParams, query_param};
@@ -107,8 +107,8 @@ fn pattern(term: &str) -> Result<Option<String>, String> {
 
 /// One page of `owner_id`'s contacts that match `filters`, and how many match in all.
 ///
-/// The statement is planned for each call with its actual patterns (not prepared once and
-/// cached): then an absent filter's `$n IS NULL OR ...` folds away, and the planner uses the
+/// The statement is planned for each call with its actual patterns (an unnamed statement,
+/// as every one is, never a cached generic plan): then an absent filter's `$n IS NULL OR ...` folds away, and the planner uses the
 /// trigram index for a pattern with trigrams (3+ characters) but scans the owner's rows for
 /// a shorter one, which a generic cached plan could not tell apart.
 async fn list(
@@ -131,16 +131,16 @@ async fn list(
         contacts::COLUMNS
     );
     let rows = client
-        .query(
-            sql.as_str(),
+        .query_typed(
+            &sql,
             &[
-                &owner_id,
-                &filters.first_name,
-                &filters.last_name,
-                &filters.email,
-                &filters.q,
-                &page.size,
-                &page.offset(),
+                (&owner_id, Type::INT8),
+                (&filters.first_name, Type::TEXT),
+                (&filters.last_name, Type::TEXT),
+                (&filters.email, Type::TEXT),
+                (&filters.q, Type::TEXT),
+                (&page.size, Type::INT8),
+                (&page.offset(), Type::INT8),
             ],
         )
         .await?;

@@ -9,7 +9,7 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::request::{Page, PageParams};
@@ -70,9 +70,15 @@ async fn list(
         users::COLUMNS,
         totals::from("users", 3)
     );
-    let statement = client.prepare_cached(&sql).await?;
     let rows = client
-        .query(&statement, &[&page.size, &page.offset(), &exact_limit])
+        .query_typed(
+            &sql,
+            &[
+                (&page.size, Type::INT8),
+                (&page.offset(), Type::INT8),
+                (&exact_limit, Type::INT8),
+            ],
+        )
         .await?;
     let mut users = Vec::with_capacity(rows.len());
     for row in &rows {

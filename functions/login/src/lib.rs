@@ -14,7 +14,7 @@ use lambda_http::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use shared::credentials::{Checked, Claimant};
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
@@ -144,8 +144,7 @@ async fn find(client: &impl GenericClient, key: &str) -> Result<Option<(User, St
          WHERE i.value = $1",
         users::COLUMNS,
     );
-    let statement = client.prepare_cached(&sql).await?;
-    let Some(row) = client.query_opt(&statement, &[&key]).await? else {
+    let Some(row) = client.query_typed_opt(&sql, &[(&key, Type::TEXT)]).await? else {
         return Ok(None);
     };
     Ok(Some((User::from_row(&row)?, row.try_get("password_hash")?)))

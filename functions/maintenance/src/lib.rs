@@ -14,7 +14,7 @@ mod smtp;
 use std::time::Duration;
 
 use serde::Serialize;
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::{ApiError, App, credentials, events, ratelimit};
 
 /// What this function reads from its environment: the database, and no signing key
@@ -115,8 +115,8 @@ impl<'a> Maintenance<'a> {
     /// Claims up to [`BATCH`] due mails and tries each once; returns (sent, failed).
     pub async fn deliver_batch(&self) -> Result<(u64, u64), ApiError> {
         let db = self.app.db().await?;
-        let claim = db
-            .prepare_cached(
+        let rows = db
+            .query_typed(
                 "UPDATE outbox SET attempts = attempts + 1,
                     next_attempt_at = now() + make_interval(secs => $2)
                  WHERE id IN (
@@ -125,9 +125,9 @@ impl<'a> Maintenance<'a> {
                      ORDER BY next_attempt_at LIMIT $1
                      FOR UPDATE SKIP LOCKED)
                  RETURNING id, recipient, subject, body, holds_token, attempts",
+                &[(&BATCH, Type::INT8), (&LEASE_SECS, Type::FLOAT8)],
             )
             .await?;
-        let rows = db.query(&claim, &[&BATCH, &LEASE_SECS]).await?;
         let (mut sent, mut failed) = (0, 0);
         let mut rows = rows.into_iter();
         for row in rows.by_ref() {
@@ -161,13 +161,12 @@ impl<'a> Maintenance<'a> {
             .map(|row| row.try_get("id"))
             .collect::<Result<_, _>>()?;
         if !untried.is_empty() {
-            let release = db
-                .prepare_cached(
-                    "UPDATE outbox SET attempts = attempts - 1, next_attempt_at = now()
-                     WHERE id = ANY($1)",
-                )
-                .await?;
-            db.execute(&release, &[&untried]).await?;
+            db.execute_typed(
+                "UPDATE outbox SET attempts = attempts - 1, next_attempt_at = now()
+                 WHERE id = ANY($1)",
+                &[(&untried, Type::INT8_ARRAY)],
+            )
+            .await?;
         }
         Ok((sent, failed))
     }
@@ -207,8 +206,9 @@ impl<'a> Maintenance<'a> {
         let db = self.app.db().await?;
         let mut deleted = 0;
         for sql in DELETIONS {
-            let statement = db.prepare_cached(sql).await?;
-            deleted += db.execute(&statement, &[&CLEANUP_BATCH]).await?;
+            deleted += db
+                .execute_typed(sql, &[(&CLEANUP_BATCH, Type::INT8)])
+                .await?;
         }
         deleted += credentials::delete_stale(&db).await?;
         deleted += events::delete_expired(&db, self.app.config.audit_retention_days, CLEANUP_BATCH)
@@ -228,8 +228,7 @@ async fn delivered(
         true => "DELETE FROM outbox WHERE id = $1",
         false => "UPDATE outbox SET sent_at = now(), last_error = NULL WHERE id = $1",
     };
-    let statement = client.prepare_cached(sql).await?;
-    client.execute(&statement, &[&id]).await?;
+    client.execute_typed(sql, &[(&id, Type::INT8)]).await?;
     Ok(())
 }
 
@@ -239,15 +238,17 @@ async fn failed_attempt(
     err: &SendError,
     delay_secs: f64,
 ) -> Result<(), ApiError> {
-    let statement = client
-        .prepare_cached(
+    client
+        .execute_typed(
             "UPDATE outbox SET last_error = left($2, 500),
                 next_attempt_at = now() + make_interval(secs => $3)
              WHERE id = $1",
+            &[
+                (&id, Type::INT8),
+                (&err.to_string(), Type::TEXT),
+                (&delay_secs, Type::FLOAT8),
+            ],
         )
-        .await?;
-    client
-        .execute(&statement, &[&id, &err.to_string(), &delay_secs])
         .await?;
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 use shared::config::AdminBootstrap;
-use shared::db::{self, GenericClient};
+use shared::db::{self, GenericClient, Type};
 use shared::identity::{Login, Password, lookup_key};
 use shared::{ApiError, App};
 
@@ -39,8 +39,18 @@ pub enum AdminOutcome {
 }
 
 pub async fn run(app: &App) -> Result<Outcome, Error> {
+    // Migrations need a real session (an advisory lock, long statements): migrate's
+    // DATABASE_URL reaches Postgres directly, or pins its connection in RDS Proxy.
     let mut client = app.db().await?;
+    let database = &app.config.database;
+    client
+        .batch_execute(&format!(
+            "SET statement_timeout = {}",
+            database.migration_statement_timeout.as_millis()
+        ))
+        .await?;
     let applied = db::migrate(&mut client).await?;
+    db::set_role_statement_timeout(&client, database.statement_timeout).await?;
     let admin = match &app.config.admin {
         None => AdminOutcome::NotConfigured,
         Some(admin) => bootstrap_admin(app, &client, admin).await?,
@@ -62,10 +72,10 @@ async fn bootstrap_admin(
     )
     .map_err(|m| format!("ADMIN_PASSWORD: {m}"))?;
     let existing = client
-        .query_opt(
+        .query_typed_opt(
             "SELECT u.id, u.role FROM user_identifiers i JOIN users u ON u.id = i.user_id
              WHERE i.value = $1",
-            &[&lookup_key(login.as_str())],
+            &[(&lookup_key(login.as_str()), Type::TEXT)],
         )
         .await?;
     if let Some(row) = existing {
@@ -83,9 +93,9 @@ async fn bootstrap_admin(
     }
     let hash = app.passwords.hash(password.secret()).await?;
     let inserted = client
-        .execute(
+        .execute_typed(
             "INSERT INTO users (login, role, password_hash) VALUES ($1, 'admin', $2)",
-            &[&login.as_str(), &hash],
+            &[(&login.as_str(), Type::TEXT), (&hash, Type::TEXT)],
         )
         .await;
     match inserted.map_err(ApiError::from) {

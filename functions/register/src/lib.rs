@@ -9,7 +9,7 @@ use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::config::PasswordConfig;
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
@@ -151,16 +151,15 @@ async fn insert(
          RETURNING {}",
         users::COLUMNS
     );
-    let statement = client.prepare_cached(&sql).await?;
     let row = client
-        .query_one(
-            &statement,
+        .query_typed_one(
+            &sql,
             &[
-                &new_user.login.as_str(),
-                &new_user.email.as_ref().map(Email::as_str),
-                &new_user.phone.as_ref().map(Phone::as_str),
-                &new_user.name,
-                &password_hash,
+                (&new_user.login.as_str(), Type::TEXT),
+                (&new_user.email.as_ref().map(Email::as_str), Type::TEXT),
+                (&new_user.phone.as_ref().map(Phone::as_str), Type::TEXT),
+                (&new_user.name, Type::TEXT),
+                (&password_hash, Type::TEXT),
             ],
         )
         .await?;

@@ -10,7 +10,7 @@
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::Deserialize;
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
@@ -93,15 +93,15 @@ async fn set_password(
     user_id: i64,
     password_hash: &str,
 ) -> Result<User, ApiError> {
-    let statement = client
-        .prepare_cached(&format!(
-            "UPDATE users u SET password_hash = $2, email_verified = true, updated_at = now()
-             WHERE u.id = $1 AND NOT u.disabled RETURNING {}",
-            users::COLUMNS
-        ))
-        .await?;
     let row = client
-        .query_opt(&statement, &[&user_id, &password_hash])
+        .query_typed_opt(
+            &format!(
+                "UPDATE users u SET password_hash = $2, email_verified = true, updated_at = now()
+                 WHERE u.id = $1 AND NOT u.disabled RETURNING {}",
+                users::COLUMNS
+            ),
+            &[(&user_id, Type::INT8), (&password_hash, Type::TEXT)],
+        )
         .await?
         .ok_or(ApiError::AccountDisabled)?;
     User::from_row(&row)

@@ -5,7 +5,7 @@
 //! every session is revoked and the failed-login lock cleared: someone who took over the
 //! account and moved its email loses it again.
 
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
@@ -45,13 +45,13 @@ async fn restore_email(
     user_id: i64,
     email: &str,
 ) -> Result<(), ApiError> {
-    let statement = client
-        .prepare_cached(
+    client
+        .execute_typed(
             "UPDATE users SET email = $2, email_verified = true, pending_email = NULL,
                 updated_at = now()
              WHERE id = $1",
+            &[(&user_id, Type::INT8), (&email, Type::TEXT)],
         )
         .await?;
-    client.execute(&statement, &[&user_id, &email]).await?;
     Ok(())
 }

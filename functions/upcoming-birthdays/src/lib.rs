@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 use shared::contacts::{self, Contact};
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::request::{Fields, int_param, validated};
@@ -118,11 +118,16 @@ async fn upcoming(
          LIMIT $5 OFFSET $4",
         contacts::COLUMNS
     );
-    let statement = client.prepare_cached(&sql).await?;
     let rows = client
-        .query(
-            &statement,
-            &[&owner_id, &today, &query.days, &query.skip, &query.limit],
+        .query_typed(
+            &sql,
+            &[
+                (&owner_id, Type::INT8),
+                (&today, Type::DATE),
+                (&query.days, Type::INT4),
+                (&query.skip, Type::INT8),
+                (&query.limit, Type::INT8),
+            ],
         )
         .await?;
     rows.iter()

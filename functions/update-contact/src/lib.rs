@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::contacts::{self, Birthday, Contact, ContactName, Notes};
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{AuthErrors, BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::identity::{Email, Phone};
@@ -144,7 +144,6 @@ async fn update(
          RETURNING {}",
         contacts::COLUMNS
     );
-    let statement = client.prepare_cached(&sql).await?;
     let email = changes
         .email
         .as_ref()
@@ -156,22 +155,28 @@ async fn update(
     let birthday = changes.birthday.map(|b| b.map(Birthday::date));
     let notes = changes.notes.as_ref().map(Option::as_deref);
     let row = client
-        .query_opt(
-            &statement,
+        .query_typed_opt(
+            &sql,
             &[
-                &id,
-                &owner_id,
-                &changes.first_name.as_ref().map(ContactName::as_str),
-                &changes.last_name.as_ref().map(ContactName::as_str),
-                &email.is_some(),
-                &email.flatten(),
-                &phone.is_some(),
-                &phone.flatten(),
-                &birthday.is_some(),
-                &birthday.flatten(),
-                &notes.is_some(),
-                &notes.flatten(),
-                &changes.any(),
+                (&id, Type::INT8),
+                (&owner_id, Type::INT8),
+                (
+                    &changes.first_name.as_ref().map(ContactName::as_str),
+                    Type::TEXT,
+                ),
+                (
+                    &changes.last_name.as_ref().map(ContactName::as_str),
+                    Type::TEXT,
+                ),
+                (&email.is_some(), Type::BOOL),
+                (&email.flatten(), Type::TEXT),
+                (&phone.is_some(), Type::BOOL),
+                (&phone.flatten(), Type::TEXT),
+                (&birthday.is_some(), Type::BOOL),
+                (&birthday.flatten(), Type::DATE),
+                (&notes.is_some(), Type::BOOL),
+                (&notes.flatten(), Type::TEXT),
+                (&changes.any(), Type::BOOL),
             ],
         )
         .await?;

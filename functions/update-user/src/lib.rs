@@ -20,7 +20,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use shared::client::Origin;
 use shared::config::{MailConfig, PasswordConfig};
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{AuthErrors, BodyErrors, ServerErrors, all_optional};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
@@ -266,10 +266,13 @@ async fn ensure_email_free(
     id: i64,
     email: &str,
 ) -> Result<(), ApiError> {
-    let statement = client
-        .prepare_cached("SELECT 1 FROM user_identifiers WHERE value = $1 AND user_id <> $2")
+    let taken = client
+        .query_typed_opt(
+            "SELECT 1 FROM user_identifiers WHERE value = $1 AND user_id <> $2",
+            &[(&email, Type::TEXT), (&id, Type::INT8)],
+        )
         .await?;
-    match client.query_opt(&statement, &[&email, &id]).await? {
+    match taken {
         Some(_) => Err(ApiError::UserExists),
         None => Ok(()),
     }
@@ -339,7 +342,6 @@ async fn update(
              old.disabled AS old_disabled",
         users::COLUMNS
     );
-    let statement = client.prepare_cached(&sql).await?;
     let name = changes.name.as_ref();
     let email = changes
         .email
@@ -350,21 +352,21 @@ async fn update(
         .as_ref()
         .map(|p| p.as_ref().map(Phone::as_str));
     let row = client
-        .query_opt(
-            &statement,
+        .query_typed_opt(
+            &sql,
             &[
-                &id,
-                &name.is_some(),
-                &name.and_then(Option::as_deref),
-                &changes.login.as_ref().map(Login::as_str),
-                &email.is_some(),
-                &email.flatten(),
-                &phone.is_some(),
-                &phone.flatten(),
-                &changes.role.map(Role::as_str),
-                &new_hash,
-                &confirmed_hash,
-                &changes.disabled,
+                (&id, Type::INT8),
+                (&name.is_some(), Type::BOOL),
+                (&name.and_then(Option::as_deref), Type::TEXT),
+                (&changes.login.as_ref().map(Login::as_str), Type::TEXT),
+                (&email.is_some(), Type::BOOL),
+                (&email.flatten(), Type::TEXT),
+                (&phone.is_some(), Type::BOOL),
+                (&phone.flatten(), Type::TEXT),
+                (&changes.role.map(Role::as_str), Type::TEXT),
+                (&new_hash, Type::TEXT),
+                (&confirmed_hash, Type::TEXT),
+                (&changes.disabled, Type::BOOL),
             ],
         )
         .await?;

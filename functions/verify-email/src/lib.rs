@@ -7,7 +7,7 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
-use shared::db::GenericClient;
+use shared::db::{GenericClient, Type};
 use shared::docs::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
@@ -68,17 +68,17 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
 /// Makes `email` the verified email of `user_id`; true when it replaced another address
 /// (a confirmed email change), false when it verified the current one.
 async fn verify(client: &impl GenericClient, user_id: i64, email: &str) -> Result<bool, ApiError> {
-    let statement = client
-        .prepare_cached(
+    let row = client
+        .query_typed_opt(
             "UPDATE users u SET email = $2, email_verified = true,
                 pending_email = CASE WHEN u.pending_email = $2 THEN NULL ELSE u.pending_email END,
                 updated_at = now()
              FROM (SELECT id, email FROM users WHERE id = $1 FOR UPDATE) old
              WHERE u.id = old.id
              RETURNING old.email IS DISTINCT FROM $2 AS changed",
+            &[(&user_id, Type::INT8), (&email, Type::TEXT)],
         )
         .await?;
-    let row = client.query_opt(&statement, &[&user_id, &email]).await?;
     Ok(match row {
         Some(row) => row.try_get("changed")?,
         None => false,

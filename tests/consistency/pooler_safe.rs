@@ -1,0 +1,129 @@
+//! What keeps the functions pooler-safe (docs/operations.md, "Connection poolers"): no
+//! source file under `shared/src` or `functions/*/src` prepares a named statement
+//! (`prepare`, `prepare_cached`, `prepare_typed`), which PgBouncer's transaction mode
+//! cannot follow and RDS Proxy pins for, or sets startup options (`options(..)`, `-c
+//! name=value`), which are session state. Statements go out through `shared::db`'s
+//! unnamed, typed calls instead.
+
+use std::path::{Path, PathBuf};
+
+use super::{read, root};
+
+/// What a line must not contain, and why.
+const FORBIDDEN: &[(&str, &str)] = &[
+    ("prepare_cached(", "a named prepared statement"),
+    (".prepare(", "a named prepared statement"),
+    ("prepare_typed(", "a named prepared statement"),
+    ("prepare_typed_cached(", "a named prepared statement"),
+    (".options(", "startup options (session state)"),
+];
+
+/// Every offending line of `source`, as `path:line: what (why)`. Comment lines are
+/// skipped, so the rule itself may be described.
+fn problems(path: &str, source: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (index, line) in source.lines().enumerate() {
+        let code = line.trim_start();
+        if code.starts_with("//") {
+            continue;
+        }
+        for (pattern, why) in FORBIDDEN {
+            if code.contains(pattern) {
+                found.push(format!("{path}:{}: `{pattern}`: {why}", index + 1));
+            }
+        }
+        if code.contains("\"-c ") || code.contains(" -c ") {
+            found.push(format!(
+                "{path}:{}: a `-c` startup setting (session state)",
+                index + 1
+            ));
+        }
+    }
+    found
+}
+
+/// The `.rs` files under `dir`, recursively.
+fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, files);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+/// `shared/src` and every `functions/<name>/src`.
+fn sources() -> Vec<PathBuf> {
+    let root = root();
+    let mut files = Vec::new();
+    rust_files(&root.join("shared/src"), &mut files);
+    let functions = std::fs::read_dir(root.join("functions")).expect("functions/");
+    for function in functions {
+        let src = function.expect("a directory entry").path().join("src");
+        if src.is_dir() {
+            rust_files(&src, &mut files);
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn no_function_prepares_named_statements_or_sends_startup_options() {
+    let root = root();
+    let files = sources();
+    assert!(
+        files.iter().any(|f| f.ends_with("shared/src/db.rs")),
+        "the scan found shared/src/db.rs"
+    );
+    let problems: Vec<String> = files
+        .iter()
+        .flat_map(|file| {
+            let shown = file
+                .strip_prefix(&root)
+                .unwrap_or(file)
+                .display()
+                .to_string();
+            problems(&shown, &read(file))
+        })
+        .collect();
+    assert!(problems.is_empty(), "{}", super::report(&problems));
+}
+
+mod detector {
+    use super::problems;
+
+    #[test]
+    fn named_statements_and_startup_options_are_reported_with_their_line() {
+        let source = "fn f() {\n\
+                      let s = client.prepare_cached(&sql).await?;\n\
+                      let t = client.prepare(\"SELECT 1\").await?;\n\
+                      pg.options(\"-c statement_timeout=5000\");\n\
+                      let o = format!(\"{} -c search_path=x\", base);\n\
+                      }\n";
+        let found = problems("x.rs", source);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("x.rs:2: `prepare_cached(`"))
+        );
+        assert!(found.iter().any(|p| p.starts_with("x.rs:3: `.prepare(`")));
+        assert!(found.iter().any(|p| p.starts_with("x.rs:4: `.options(`")));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("x.rs:5: a `-c` startup"))
+        );
+    }
+
+    #[test]
+    fn typed_statements_and_comments_pass() {
+        let source = "// no `.prepare(` here: a comment may name the rule\n\
+                      client.query_typed_opt(\"SELECT 1 WHERE $1\", &[(&x, Type::BOOL)]).await?;\n\
+                      client.batch_execute(\"BEGIN\").await?;\n";
+        assert_eq!(problems("x.rs", source), Vec::<String>::new());
+    }
+}
