@@ -185,7 +185,8 @@ impl TestApp {
         // As `migrate` does it: a direct session, then the role's statement timeout.
         let mut direct = connect(&database_url).await;
         shared::db::migrate(&mut direct).await.unwrap();
-        shared::db::set_role_statement_timeout(&direct, app.config.database.statement_timeout)
+        let timeout = app.config.database.as_ref().unwrap().statement_timeout;
+        shared::db::set_role_statement_timeout(&direct, timeout)
             .await
             .unwrap();
         Self {

@@ -42,7 +42,11 @@ pub async fn run(app: &App) -> Result<Outcome, Error> {
     // Migrations need a real session (an advisory lock, long statements): migrate's
     // DATABASE_URL reaches Postgres directly, or pins its connection in RDS Proxy.
     let mut client = app.db().await?;
-    let database = &app.config.database;
+    let database = app
+        .config
+        .database
+        .as_ref()
+        .ok_or("migrate was built without the database")?;
     client
         .batch_execute(&format!(
             "SET statement_timeout = {}",
