@@ -98,10 +98,14 @@ ensure_postgres() {
     start_postgres_cluster "$port"
   fi
   export DATABASE_URL="postgres://latchkey:latchkey@127.0.0.1:$port/latchkey"
+  # Two roles, as in production: latchkey owns the schema (migrate), the functions
+  # connect as latchkey_api, which migrate keeps to row rights (as_api_role).
+  export LATCHKEY_LOCAL_API_ROLE=latchkey_api
   export LATCHKEY_PG_ADMIN_URL="postgres://postgres@127.0.0.1:$port/postgres"
   pg_psql "$LATCHKEY_PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
-SELECT 'CREATE ROLE latchkey LOGIN PASSWORD ''latchkey'' CREATEDB'
+SELECT 'CREATE ROLE latchkey LOGIN PASSWORD ''latchkey'' CREATEDB CREATEROLE'
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'latchkey') \gexec
+ALTER ROLE latchkey CREATEDB CREATEROLE;
 SELECT 'CREATE DATABASE latchkey OWNER latchkey'
 WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'latchkey') \gexec
 SQL
@@ -236,6 +240,8 @@ PY
   fi
   mkdir -p "$dir"
   printf '"%s" "%s"\n' "$user" "$password" >"$dir/userlist.txt"
+  [[ -z ${LATCHKEY_LOCAL_API_ROLE:-} ]] \
+    || printf '"%s" "%s"\n' "$LATCHKEY_LOCAL_API_ROLE" "$LATCHKEY_LOCAL_API_ROLE" >>"$dir/userlist.txt"
   cat >"$dir/pgbouncer.ini" <<INI
 [databases]
 ; Any database name (the handler tests create one per test) on the real server.
@@ -320,6 +326,33 @@ build_functions() {
 run_migrations() {
   say "applying migrations"
   (cd "$ROOT" && ./target/debug/migrate)
+}
+
+# with_user URL USER PASSWORD: URL with another user and password.
+with_user() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import sys, urllib.parse
+url = urllib.parse.urlsplit(sys.argv[1])
+host = url.hostname + (f":{url.port}" if url.port else "")
+userinfo = urllib.parse.quote(sys.argv[2], safe="") + ":" + urllib.parse.quote(sys.argv[3], safe="")
+print(urllib.parse.urlunsplit(url._replace(netloc=f"{userinfo}@{host}")))
+PY
+}
+
+# Migrates as DATABASE_URL's role (the schema's owner) and, with the Postgres these
+# scripts manage, has migrate provision the functions' own role (API_DATABASE_URL, row
+# rights only, as docs/deploying.md describes for production); then DATABASE_URL is that
+# role's, for everything started afterwards. A DATABASE_URL given from outside is used as
+# it is, for migrating and serving alike.
+migrate_and_use_api_role() {
+  if [[ -z ${LATCHKEY_LOCAL_API_ROLE:-} ]]; then
+    run_migrations
+    return
+  fi
+  API_DATABASE_URL=$(with_user "$DATABASE_URL" "$LATCHKEY_LOCAL_API_ROLE" "$LATCHKEY_LOCAL_API_ROLE") \
+    run_migrations
+  DATABASE_URL=$(with_user "$DATABASE_URL" "$LATCHKEY_LOCAL_API_ROLE" "$LATCHKEY_LOCAL_API_ROLE")
+  say "the functions connect as $LATCHKEY_LOCAL_API_ROLE (row rights only)"
 }
 
 # Serves the API through `cargo lambda watch` with the workspace router table, for as long

@@ -10,7 +10,7 @@ load_env
 ensure_postgres
 ensure_cargo_lambda
 build_functions
-run_migrations
+migrate_and_use_api_role
 start_smtp
 start_maintenance "$DATA/maintenance.log"
 # watch runs in a subshell (it execs), so that this script outlives it and stops the mail

@@ -56,9 +56,11 @@ export DATABASE_URL=$(database_url_for "$e2e_db")
 # The end-to-end stack gets an admin the way a deployment does: bootstrapped by migrate.
 export ADMIN_LOGIN=e2e-admin ADMIN_PASSWORD=$(random_secret)
 export LATCHKEY_E2E_ADMIN_LOGIN=$ADMIN_LOGIN LATCHKEY_E2E_ADMIN_PASSWORD=$ADMIN_PASSWORD
-run_migrations
+migrate_and_use_api_role
 if [[ -n ${LATCHKEY_POOLER_URL:-} ]]; then
   DATABASE_URL=$(DATABASE_URL=$LATCHKEY_POOLER_URL database_url_for "$e2e_db")
+  [[ -z ${LATCHKEY_LOCAL_API_ROLE:-} ]] \
+    || DATABASE_URL=$(with_user "$DATABASE_URL" "$LATCHKEY_LOCAL_API_ROLE" "$LATCHKEY_LOCAL_API_ROLE")
   say "the stack's functions connect through PgBouncer on 127.0.0.1:${LOCAL_POOLER_PORT:-16432}"
 fi
 start_smtp

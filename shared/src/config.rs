@@ -76,6 +76,10 @@ pub struct Config {
     pub passwords: PasswordConfig,
     /// `ADMIN_LOGIN` / `ADMIN_PASSWORD`: the admin `migrate` creates if absent.
     pub admin: Option<AdminBootstrap>,
+    /// `API_DATABASE_URL` (`migrate` only): the functions' own database URL when it names
+    /// another role than `DATABASE_URL`'s, the schema's owner. `migrate` then keeps that
+    /// role able to read and write rows, and no more.
+    pub api_role: Option<ApiRole>,
     /// `USER_DIRECTORY`: who may list users and read other users.
     pub directory: Directory,
     pub client_ip: ClientIpConfig,
@@ -236,6 +240,13 @@ pub struct PasswordConfig {
     pub scrypt: scrypt::Params,
 }
 
+/// The database role the functions connect as, from `API_DATABASE_URL`. Holds its
+/// password, so it is deliberately not `Debug`.
+pub struct ApiRole {
+    pub name: String,
+    pub password: SecretString,
+}
+
 pub struct AdminBootstrap {
     pub login: String,
     pub password: SecretString,
@@ -330,6 +341,11 @@ impl Config {
             }
         };
 
+        let api_role = match var("API_DATABASE_URL") {
+            Some(url) => Some(api_role(&url)?),
+            None => None,
+        };
+
         let directory = match var("USER_DIRECTORY").as_deref() {
             None | Some("members") => Directory::Members,
             Some("admins") => Directory::Admins,
@@ -364,6 +380,7 @@ impl Config {
             tokens,
             passwords,
             admin,
+            api_role,
             directory,
             client_ip: ClientIpConfig { origin_secret },
             limits: LimitConfig {
@@ -462,6 +479,24 @@ fn token_config(
             7_776_000,
             60..=315_360_000,
         )?),
+    })
+}
+
+/// The role and password of `API_DATABASE_URL`.
+fn api_role(url: &str) -> Result<ApiRole, ConfigError> {
+    let bad = |what: &str| problem("API_DATABASE_URL", what.to_owned());
+    let parsed: tokio_postgres::Config = url
+        .parse()
+        .map_err(|_| bad("is not a valid Postgres URL"))?;
+    let name = parsed.get_user().ok_or_else(|| bad("names no user"))?;
+    let password = parsed
+        .get_password()
+        .and_then(|p| std::str::from_utf8(p).ok())
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| bad("has no password"))?;
+    Ok(ApiRole {
+        name: name.to_owned(),
+        password: SecretString::from(password),
     })
 }
 

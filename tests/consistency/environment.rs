@@ -18,6 +18,7 @@ const SECRETS: &[&str] = &[
     "ORIGIN_SECRET",
     "ADMIN_PASSWORD",
     "SMTP_URL",
+    "API_DATABASE_URL",
 ];
 
 /// What a function's code reads, by its binary's name; `None` for `docs`, which reads no
@@ -43,7 +44,7 @@ fn allowed(binary: &str, secret: &str) -> bool {
         "JWT_SECRET" | "JWT_PRIVATE_KEY" => uses.tokens,
         // Only the functions that check where a request came from (every full HTTP one).
         "ORIGIN_SECRET" => uses == Uses::ALL,
-        "ADMIN_PASSWORD" => binary == "migrate",
+        "ADMIN_PASSWORD" | "API_DATABASE_URL" => binary == "migrate",
         "SMTP_URL" => binary == "maintenance",
         _ => unreachable!("{secret} is not in SECRETS"),
     }
@@ -135,6 +136,7 @@ fn the_functions_deployed_without_secrets_start_without_them() {
         ("ADMIN_LOGIN", "root"),
         ("ADMIN_PASSWORD", "an admin password"),
         ("SMTP_URL", "smtp://127.0.0.1:1025"),
+        ("API_DATABASE_URL", "postgres://api:secret@db.example.com/latchkey"),
     ]
     .into();
     for (binary, names) in environments(&template()).unwrap() {

@@ -1,4 +1,4 @@
-use latchkey_tests::TestApp;
+use latchkey_tests::{TestApp, json, req, unique};
 use migrate::AdminOutcome;
 
 use crate::Api;
@@ -66,4 +66,75 @@ async fn an_existing_user_account_with_the_admin_login_fails_the_run_and_is_left
         "user",
         "never promoted, never overwritten"
     );
+}
+
+/// `t`'s database URL as `role` with `password`.
+fn as_role(t: &TestApp, role: &str, password: &str) -> String {
+    let (scheme, rest) = t.database_url.split_once("://").unwrap();
+    let (_, host_and_db) = rest.rsplit_once('@').unwrap();
+    format!("{scheme}://{role}:{password}@{host_and_db}")
+}
+
+#[tokio::test]
+async fn with_an_api_role_the_functions_read_and_write_rows_and_nothing_else() {
+    let t = TestApp::new().await;
+    let role = format!("api_{}", unique());
+    let api_url = as_role(&t, &role, "api role password 1");
+    let migrating = t.migrating(&[("API_DATABASE_URL", api_url.as_str())]);
+    migrate::run(&migrating).await.unwrap();
+    // Every deploy runs it again: the role exists by then, and keeps its rights.
+    migrate::run(&migrating).await.unwrap();
+
+    // The functions, connected as that role, sign up, log in and read.
+    let functions = t.reconfigured(&[("DATABASE_URL", api_url.as_str())]);
+    let body = json!({"login": "ada", "password": crate::PASSWORD});
+    let registered =
+        t.respond(::register::handler(&functions, req::post("/auth/register", &body)).await);
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let login = t.respond(::login::handler(&functions, req::post("/auth/login", &body)).await);
+    assert_eq!(login.status, 200, "{}", login.body);
+    let me = req::bearer(req::get("/users/me"), &login.access_token());
+    assert_eq!(
+        t.respond(::get_me::handler(&functions, me).await).status,
+        200
+    );
+
+    // But no change to the schema, and no access to the migrations' history.
+    let api = latchkey_tests::connect(&api_url).await;
+    for statement in [
+        "CREATE TABLE intruder (id int)",
+        "DROP TABLE contacts",
+        "ALTER TABLE users ADD COLUMN intruder int",
+        "TRUNCATE sessions",
+        "SELECT * FROM refinery_schema_history",
+    ] {
+        let err = api.batch_execute(statement).await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "{statement}: {err}"
+        );
+    }
+    // Its statement timeout comes with the role (pooler-safe: no session setting).
+    let timeout: String = api
+        .query_one("SHOW statement_timeout", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(timeout, "5s");
+
+    // A new password in the secret takes effect with the next run.
+    let rotated = as_role(&t, &role, "api role password 2");
+    let migrating = t.migrating(&[("API_DATABASE_URL", rotated.as_str())]);
+    migrate::run(&migrating).await.unwrap();
+    latchkey_tests::connect(&rotated).await;
+}
+
+#[tokio::test]
+async fn an_api_role_that_is_the_owner_itself_fails_the_run() {
+    let t = TestApp::new().await;
+    let migrating = t.migrating(&[("API_DATABASE_URL", t.database_url.as_str())]);
+    let err = migrate::run(&migrating).await.unwrap_err().to_string();
+    assert!(err.contains("API_DATABASE_URL"), "{err}");
+    assert!(!err.contains(&t.database_url), "no URL in the error: {err}");
 }

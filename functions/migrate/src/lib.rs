@@ -3,6 +3,9 @@
 //! never changes an existing account, and fails (so does the deploy) when that login
 //! belongs to an account that is not an admin.
 //!
+//! With `API_DATABASE_URL` (the functions' URL, another role than `DATABASE_URL`'s), it
+//! also keeps that role able to read and write rows and nothing else ([`api_role`]).
+//!
 //! Locally it is a plain command; on Lambda it is a CloudFormation custom resource
 //! ([`custom_resource`]) that every deploy invokes before the API serves traffic.
 
@@ -12,6 +15,7 @@ use shared::db::{self, GenericClient, Type};
 use shared::identity::{Login, Password, lookup_key};
 use shared::{ApiError, App};
 
+pub mod api_role;
 pub mod custom_resource;
 
 /// What this function reads from its environment: the database, and no signing key
@@ -54,7 +58,12 @@ pub async fn run(app: &App) -> Result<Outcome, Error> {
         ))
         .await?;
     let applied = db::migrate(&mut client).await?;
-    db::set_role_statement_timeout(&client, database.statement_timeout).await?;
+    let timeout = database.statement_timeout;
+    match &app.config.api_role {
+        // Two roles: the functions' one gets row rights and the timeout.
+        Some(role) => api_role::provision(&client, role, timeout.as_millis()).await?,
+        None => db::set_role_statement_timeout(&client, timeout).await?,
+    }
     let admin = match &app.config.admin {
         None => AdminOutcome::NotConfigured,
         Some(admin) => bootstrap_admin(app, &client, admin).await?,
