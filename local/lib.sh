@@ -11,6 +11,7 @@ VENV="$LOCAL/.venv"
 # Pinned versions of the Python tools; .ci/template-checks pins cargo-lambda the same.
 CARGO_LAMBDA_VERSION=1.9.2
 SCHEMATHESIS_VERSION=4.32.5
+OPENAPI_PYTHON_CLIENT_VERSION=0.29.1
 OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
 
 say() { printf '\033[1m[latchkey]\033[0m %s\n' "$*" >&2; }

@@ -109,6 +109,28 @@ contract_fuzz() {
   return "${PIPESTATUS[0]}"
 }
 
+# A Python client generated from the committed openapi.json (openapi-python-client, in a
+# venv of its own: its pins are not schemathesis'), used as a newcomer would, through its
+# typed models only (tests/client/typed_client.py).
+typed_client_check() {
+  local venv="$DATA/client-venv" out="$ROOT/target/typed-client"
+  if ! "$venv/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(m.version("openapi-python-client") != sys.argv[1])' \
+      "$OPENAPI_PYTHON_CLIENT_VERSION" 2>/dev/null; then
+    say "installing openapi-python-client $OPENAPI_PYTHON_CLIENT_VERSION into local/.data/client-venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+      "openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION" >&2 \
+      || die "pip could not install openapi-python-client (network?)"
+  fi
+  rm -rf "$out"
+  # It would format with ruff when present; without, it says so and generates all the same.
+  "$venv/bin/openapi-python-client" generate --path "$ROOT/openapi.json" \
+    --output-path "$out/latchkey_client" --meta none >"$ROOT/target/typed-client.log" 2>&1 \
+    || { cat "$ROOT/target/typed-client.log" >&2; return 1; }
+  PYTHONPATH="$out" "$venv/bin/python" "$ROOT/tests/client/typed_client.py" "http://127.0.0.1:$port"
+}
+
 # A function process that dies is started again: kill one, and its route must still
 # answer, with the death announced in the stack's output.
 restart_check() {
@@ -187,6 +209,7 @@ fi
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee -a "$results" || status=$?
 if [[ $status == 0 && $# == 0 ]]; then
   contract_fuzz || status=$?
+  typed_client_check || status=$?
   # Only now that every request is done: no password or token may be in the logs.
   cargo test -p latchkey-tests --test log_secrets -- --ignored 2>&1 | tee -a "$results" || status=$?
 fi

@@ -136,7 +136,10 @@ fn the_functions_deployed_without_secrets_start_without_them() {
         ("ADMIN_LOGIN", "root"),
         ("ADMIN_PASSWORD", "an admin password"),
         ("SMTP_URL", "smtp://127.0.0.1:1025"),
-        ("API_DATABASE_URL", "postgres://api:secret@db.example.com/latchkey"),
+        (
+            "API_DATABASE_URL",
+            "postgres://api:secret@db.example.com/latchkey",
+        ),
     ]
     .into();
     for (binary, names) in environments(&template()).unwrap() {

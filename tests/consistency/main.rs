@@ -17,6 +17,7 @@ mod committed_openapi;
 mod deployment;
 mod environment;
 mod pooler_safe;
+mod schema_names;
 
 /// The functions that serve no route: `migrate` (a command and a custom resource) and
 /// `maintenance` (scheduled).

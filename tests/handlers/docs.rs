@@ -136,3 +136,46 @@ async fn the_link_routes_document_invalid_link() {
         );
     }
 }
+
+/// The properties of a schema the document gives by reference (`$ref`) or inline, with
+/// `allOf` members merged.
+fn properties(doc: &serde_json::Value, schema: &serde_json::Value) -> Vec<String> {
+    if let Some(target) = schema["$ref"].as_str() {
+        let name = target.rsplit('/').next().unwrap();
+        return properties(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut names: Vec<String> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    for member in schema["allOf"].as_array().into_iter().flatten() {
+        names.extend(properties(doc, member));
+    }
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn routes_with_alike_type_names_each_get_their_own_schema() {
+    // Two handlers' `UpdateBody` once shared one schema name, so one route documented the
+    // other's body.
+    let doc = get("/openapi.json").await.body;
+    let body = |path: &str| {
+        let schema =
+            &doc["paths"][path]["patch"]["requestBody"]["content"]["application/json"]["schema"];
+        properties(&doc, schema)
+    };
+    let user = body("/users/{id}");
+    assert!(
+        ["current_password", "disabled", "role"]
+            .iter()
+            .all(|p| user.contains(&(*p).to_owned())),
+        "{user:?}"
+    );
+    let contact = body("/contacts/{id}");
+    assert!(contact.contains(&"first_name".to_owned()), "{contact:?}");
+    assert!(
+        !contact.contains(&"current_password".to_owned()),
+        "{contact:?}"
+    );
+}

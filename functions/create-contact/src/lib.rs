@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com",
     "phone": "+15551234567", "birthday": "1990-02-28", "notes": "Met at RustConf."}))]
-struct CreateBody {
+struct CreateContactBody {
     /// 1 to 100 characters after trimming.
     #[schema(value_type = String, required = true)]
     first_name: Option<String>,
@@ -48,15 +48,15 @@ struct NewContact {
 }
 
 #[derive(Serialize, ToSchema)]
-struct Created {
+struct ContactCreated {
     contact: Contact,
 }
 
 /// Add a contact to the caller's address book.
 #[utoipa::path(operation_id = "create_contact", post, path = "/contacts", tag = "contacts", security(("bearer" = [])),
-    request_body = CreateBody,
+    request_body = CreateContactBody,
     responses(
-        (status = 201, description = "The new contact.", body = Envelope<Created>),
+        (status = 201, description = "The new contact.", body = Envelope<ContactCreated>),
         BodyErrors, AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     handler_on(app, req, contacts::today()).await
@@ -70,7 +70,7 @@ pub async fn handler_on(
 ) -> Result<Response<Body>, ApiError> {
     let db = app.db().await?;
     let caller = app.caller(&db, &req).await?.user;
-    let body: CreateBody = json_body(&req)?;
+    let body: CreateContactBody = json_body(&req)?;
     let new_contact = parse(body, today)?;
     let contact = insert(&db, caller.id, &new_contact).await?;
     tracing::info!(
@@ -78,10 +78,13 @@ pub async fn handler_on(
         contact_id = contact.id,
         "contact created"
     );
-    Ok(response::ok(StatusCode::CREATED, Created { contact }))
+    Ok(response::ok(
+        StatusCode::CREATED,
+        ContactCreated { contact },
+    ))
 }
 
-fn parse(body: CreateBody, today: NaiveDate) -> Result<NewContact, ApiError> {
+fn parse(body: CreateContactBody, today: NaiveDate) -> Result<NewContact, ApiError> {
     let mut fields = Fields::default();
     let first_name = fields.required("first_name", body.first_name.as_deref(), ContactName::parse);
     let last_name = fields.required("last_name", body.last_name.as_deref(), ContactName::parse);

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 /// The contact as it was.
 #[derive(Serialize, ToSchema)]
-struct Deleted {
+struct ContactDeleted {
     contact: Contact,
 }
 
@@ -22,7 +22,7 @@ struct Deleted {
 #[utoipa::path(operation_id = "delete_contact", delete, path = "/contacts/{id}", tag = "contacts", security(("bearer" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The contact's id.")),
     responses(
-        (status = 200, description = "Deleted; the contact as it was.", body = Envelope<Deleted>),
+        (status = 200, description = "ContactDeleted; the contact as it was.", body = Envelope<ContactDeleted>),
         (status = 400, description = "`validation_failed`: the id is not a positive integer.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such contact in the caller's address book.", body = ErrorBody),
         AuthErrors, ServerErrors))]
@@ -34,7 +34,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         .await?
         .ok_or(ApiError::NotFound)?;
     tracing::info!(user_id = caller.id, contact_id = id, "contact deleted");
-    Ok(response::ok(StatusCode::OK, Deleted { contact }))
+    Ok(response::ok(StatusCode::OK, ContactDeleted { contact }))
 }
 
 /// Deletes contact `id` if `owner_id` owns it, and returns it as it was.

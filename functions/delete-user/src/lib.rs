@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 /// Required when deleting oneself; an admin deleting someone else sends none.
 #[derive(Default, Deserialize, ToSchema)]
-struct DeleteBody {
+struct DeleteUserBody {
     #[schema(value_type = Option<String>, format = Password)]
     password: Option<SecretString>,
 }
@@ -32,7 +32,7 @@ struct UserDeleted {
 /// Delete a user with their sessions and contacts.
 #[utoipa::path(operation_id = "delete_user", delete, path = "/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The user's id.")),
-    request_body(content = Option<DeleteBody>),
+    request_body(content = Option<DeleteUserBody>),
     responses(
         (status = 200, description = "UserDeleted; every token of the user is refused from now on.", body = Envelope<UserDeleted>),
         (status = 403, description = "`wrong_password` or `forbidden` (not yours to delete).", body = ErrorBody),
@@ -46,7 +46,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let mut db = app.db().await?;
     let caller = app.caller(&db, &req).await?.user;
     let id = path_id(&req, "id")?;
-    let body: DeleteBody = optional_json_body(&req)?;
+    let body: DeleteUserBody = optional_json_body(&req)?;
 
     let is_self = caller.id == id;
     if !is_self && !caller.is_admin() {

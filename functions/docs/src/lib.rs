@@ -4,6 +4,7 @@
 
 use lambda_http::RequestExt;
 use lambda_http::http::StatusCode;
+use serde_json::{Map, Value};
 use shared::error::ErrorBody;
 use shared::{ApiError, Body, Request, Response, response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -119,14 +120,148 @@ impl Docs {
     pub fn new() -> Result<Self, serde_json::Error> {
         let mut document = ApiDoc::openapi();
         document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+        let mut document = serde_json::to_value(&document)?;
+        flatten_envelopes(&mut document);
         Ok(Self {
-            json: document.to_json()?,
+            json: serde_json::to_string(&document)?,
         })
     }
 
     /// The OpenAPI document as JSON.
     pub fn json(&self) -> &str {
         &self.json
+    }
+}
+
+/// Every success body as one flat, named object. utoipa describes `Envelope<T>` (`status`
+/// beside `T`'s fields) as `allOf` around `T`, itself often an `allOf`; client generators
+/// lose fields in such nests (openapi-python-client kept only `status` of
+/// `Envelope_SignedIn`). So each `Envelope_<T>` becomes `<T>Response`: an object with every
+/// member's properties and required fields merged, and every reference follows the rename.
+/// A nest that holds anything but objects is left as it is.
+fn flatten_envelopes(document: &mut Value) {
+    let Some(schemas) = document
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+    else {
+        return;
+    };
+    let mut renames = Vec::new();
+    for (name, schema) in &schemas {
+        let Some(body) = name.strip_prefix("Envelope_") else {
+            continue;
+        };
+        let Some(mut flat) = flattened(schema, &schemas) else {
+            continue;
+        };
+        // The body's description, not the envelope's generic one.
+        let body_schema = schema
+            .pointer("/allOf/0")
+            .map(|member| resolve(member, &schemas));
+        if let (Some(description), Some(flat)) = (
+            body_schema.and_then(|b| b.get("description")),
+            flat.as_object_mut(),
+        ) {
+            flat.insert("description".into(), description.clone());
+        }
+        let new_name = format!("{body}Response");
+        if let Some(target) = document
+            .pointer_mut("/components/schemas")
+            .and_then(Value::as_object_mut)
+        {
+            target.remove(name);
+            target.insert(new_name.clone(), flat);
+        }
+        renames.push((
+            format!("#/components/schemas/{name}"),
+            format!("#/components/schemas/{new_name}"),
+        ));
+    }
+    rename_refs(document, &renames);
+}
+
+/// `schema` as one object: its own properties, and those of every `allOf` member
+/// (followed through `$ref`); `None` when a member is no object.
+fn flattened(schema: &Value, schemas: &Map<String, Value>) -> Option<Value> {
+    if schema.get("$ref").is_some() {
+        let target = resolve(schema, schemas);
+        return (!std::ptr::eq(target, schema)).then(|| flattened(target, schemas))?;
+    }
+    let mut properties = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut required: Vec<Value> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut description = schema.get("description").cloned();
+    let members = schema.get("allOf").and_then(Value::as_array);
+    let object = schema.get("type").and_then(Value::as_str) == Some("object");
+    if members.is_none() && schema.get("properties").is_none() && !object {
+        return None;
+    }
+    for member in members.into_iter().flatten() {
+        let member = flattened(member, schemas)?;
+        if let Some(more) = member.get("properties").and_then(Value::as_object) {
+            properties.extend(more.clone());
+        }
+        for field in member
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if !required.contains(field) {
+                required.push(field.clone());
+            }
+        }
+        if description.is_none() {
+            description = member.get("description").cloned();
+        }
+    }
+    let mut object = Map::new();
+    object.insert("type".into(), Value::from("object"));
+    if let Some(description) = description {
+        object.insert("description".into(), description);
+    }
+    object.insert("properties".into(), Value::Object(properties));
+    if !required.is_empty() {
+        object.insert("required".into(), Value::Array(required));
+    }
+    Some(Value::Object(object))
+}
+
+/// The component a `$ref` names (the schema itself when it is none, or names nothing).
+fn resolve<'a>(schema: &'a Value, schemas: &'a Map<String, Value>) -> &'a Value {
+    schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|target| target.strip_prefix("#/components/schemas/"))
+        .and_then(|name| schemas.get(name))
+        .unwrap_or(schema)
+}
+
+/// Every `$ref` in `value` that names a renamed schema, renamed.
+fn rename_refs(value: &mut Value, renames: &[(String, String)]) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                match (key.as_str(), child.as_str()) {
+                    ("$ref", Some(target)) => {
+                        if let Some((_, new)) = renames.iter().find(|(old, _)| old == target) {
+                            *child = Value::from(new.as_str());
+                        }
+                    }
+                    _ => rename_refs(child, renames),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| rename_refs(item, renames)),
+        _ => {}
     }
 }
 

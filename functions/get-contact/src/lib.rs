@@ -13,7 +13,7 @@ use shared::{ApiError, App, Body, Request, Response, response};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
-struct Found {
+struct ContactFound {
     contact: Contact,
 }
 
@@ -21,7 +21,7 @@ struct Found {
 #[utoipa::path(operation_id = "get_contact", get, path = "/contacts/{id}", tag = "contacts", security(("bearer" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The contact's id.")),
     responses(
-        (status = 200, description = "The contact.", body = Envelope<Found>),
+        (status = 200, description = "The contact.", body = Envelope<ContactFound>),
         (status = 400, description = "`validation_failed`: the id is not a positive integer.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such contact in the caller's address book.", body = ErrorBody),
         AuthErrors, ServerErrors))]
@@ -30,7 +30,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let caller = app.caller(&db, &req).await?.user;
     let id = path_id(&req, "id")?;
     let contact = find(&db, caller.id, id).await?.ok_or(ApiError::NotFound)?;
-    Ok(response::ok(StatusCode::OK, Found { contact }))
+    Ok(response::ok(StatusCode::OK, ContactFound { contact }))
 }
 
 /// Contact `id` if `owner_id` owns it.

@@ -26,7 +26,7 @@ use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"token": "q3J0b2tlbi1mcm9tLXRoZS1saW5rLWZyYWdtZW50LXgx", "password": "new secret 123"}))]
-struct ResetBody {
+struct ResetPasswordBody {
     /// The `token` from the reset link's fragment.
     #[schema(value_type = String)]
     token: Option<String>,
@@ -36,7 +36,7 @@ struct ResetBody {
 }
 
 /// Set a new password with the token from the reset mail; signs in with a new session.
-#[utoipa::path(operation_id = "reset_password", post, path = "/auth/password/reset", tag = "auth", request_body = ResetBody,
+#[utoipa::path(operation_id = "reset_password", post, path = "/auth/password/reset", tag = "auth", request_body = ResetPasswordBody,
     responses(
         (status = 200, description = "Password reset; every other session revoked; signed in.", body = Envelope<SignedIn>),
         LinkBodyErrors, PublicRouteErrors, ServerErrors,
@@ -46,7 +46,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let origin = app.origin(&req)?;
     let mut db = app.db().await?;
     app.limit_ip(&db, &origin, "reset-password").await?;
-    let body: ResetBody = json_body(&req)?;
+    let body: ResetPasswordBody = json_body(&req)?;
     let mut fields = Fields::default();
     let token = fields.required("token", body.token, required_text);
     let password = fields.required("password", body.password, |p| {

@@ -14,7 +14,7 @@ use shared::{ApiError, App, Body, Request, Response, credentials, response};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
-struct Unlocked {
+struct UserUnlocked {
     user: User,
 }
 
@@ -22,7 +22,7 @@ struct Unlocked {
 #[utoipa::path(operation_id = "unlock_user", delete, path = "/users/{id}/lock", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The user's id.")),
     responses(
-        (status = 200, description = "The user's password checks are no longer locked, from any IP (also when none was).", body = Envelope<Unlocked>),
+        (status = 200, description = "The user's password checks are no longer locked, from any IP (also when none was).", body = Envelope<UserUnlocked>),
         AdminUserErrors, AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let AdminAction {
@@ -45,5 +45,5 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         cleared,
         "account unlocked by an admin"
     );
-    Ok(response::ok(StatusCode::OK, Unlocked { user }))
+    Ok(response::ok(StatusCode::OK, UserUnlocked { user }))
 }

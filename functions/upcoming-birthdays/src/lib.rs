@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 
 /// A contact with when its birthday comes next.
 #[derive(Serialize, ToSchema)]
-struct Upcoming {
+struct UpcomingBirthday {
     #[serde(flatten)]
     contact: Contact,
     /// `YYYY-MM-DD`: today or later.
@@ -32,7 +32,7 @@ struct Upcoming {
 
 #[derive(Serialize, ToSchema)]
 struct Birthdays {
-    contacts: Vec<Upcoming>,
+    contacts: Vec<UpcomingBirthday>,
 }
 
 /// The window and the slice of it to return.
@@ -92,7 +92,7 @@ async fn upcoming(
     owner_id: i64,
     today: NaiveDate,
     query: Query,
-) -> Result<Vec<Upcoming>, ApiError> {
+) -> Result<Vec<UpcomingBirthday>, ApiError> {
     // $1 the owner, $2 today, $3 the window in days. The month-days the window covers (and
     // 29 February when it covers 28 February of a common year) pick the candidates through
     // the index; their next birthday is then computed exactly: the birthday moved to this
@@ -132,7 +132,7 @@ async fn upcoming(
         .await?;
     rows.iter()
         .map(|row| {
-            Ok(Upcoming {
+            Ok(UpcomingBirthday {
                 contact: Contact::from_row(row)?,
                 next_birthday: row.try_get("next_birthday")?,
                 days_until: row.try_get("days_until")?,

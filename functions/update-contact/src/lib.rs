@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 /// Every field is optional; an absent field is left as it is.
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"last_name": "Lee-Smith", "phone": null, "birthday": "1990-02-28"}))]
-struct UpdateBody {
+struct UpdateContactBody {
     /// 1 to 100 characters after trimming; cannot be `null`.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -61,16 +61,16 @@ struct Changes {
 }
 
 #[derive(Serialize, ToSchema)]
-struct Updated {
+struct ContactUpdated {
     contact: Contact,
 }
 
 /// Change one of the caller's contacts (PUT is a synonym, also a partial update).
 #[utoipa::path(operation_id = "update_contact", method(patch, put), path = "/contacts/{id}", tag = "contacts", security(("bearer" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The contact's id.")),
-    request_body = UpdateBody,
+    request_body = UpdateContactBody,
     responses(
-        (status = 200, description = "The contact after the change.", body = Envelope<Updated>),
+        (status = 200, description = "The contact after the change.", body = Envelope<ContactUpdated>),
         (status = 404, description = "`not_found`: no such contact in the caller's address book.", body = ErrorBody),
         BodyErrors, AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -86,16 +86,16 @@ pub async fn handler_on(
     let db = app.db().await?;
     let caller = app.caller(&db, &req).await?.user;
     let id = path_id(&req, "id")?;
-    let body: UpdateBody = json_body(&req)?;
+    let body: UpdateContactBody = json_body(&req)?;
     let changes = parse(body, today)?;
     let contact = update(&db, caller.id, id, &changes)
         .await?
         .ok_or(ApiError::NotFound)?;
     tracing::info!(user_id = caller.id, contact_id = id, "contact updated");
-    Ok(response::ok(StatusCode::OK, Updated { contact }))
+    Ok(response::ok(StatusCode::OK, ContactUpdated { contact }))
 }
 
-fn parse(body: UpdateBody, today: NaiveDate) -> Result<Changes, ApiError> {
+fn parse(body: UpdateContactBody, today: NaiveDate) -> Result<Changes, ApiError> {
     let mut fields = Fields::default();
     let changes = Changes {
         first_name: fields.changeable("first_name", body.first_name, |n| ContactName::parse(&n)),

@@ -37,7 +37,7 @@ use utoipa::ToSchema;
 /// Every field but `current_password` is optional; an absent field is left as it is.
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"current_password": "secret123", "name": "John D.", "email": null}))]
-struct UpdateBody {
+struct UpdateUserBody {
     /// Required when changing oneself; ignored for an admin changing someone else.
     #[schema(value_type = Option<String>, format = Password)]
     current_password: Option<SecretString>,
@@ -98,7 +98,7 @@ struct UserUpdated<'a> {
 /// Change a user (PUT is a synonym, also a partial update).
 #[utoipa::path(operation_id = "update_user", method(patch, put), path = "/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The user's id.")),
-    request_body = UpdateBody,
+    request_body = UpdateUserBody,
     responses(
         (status = 200, description = "The updated user (and a new token pair after a password change).", body = Envelope<UserUpdated>),
         (status = 403, description = "`wrong_password` (the current password is wrong) or `forbidden` (not yours to change; `role` and `disabled` are an admin's, and nobody disables themself).", body = ErrorBody),
@@ -112,7 +112,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let mut db = app.db().await?;
     let caller = app.caller(&db, &req).await?.user;
     let id = path_id(&req, "id")?;
-    let body: UpdateBody = json_body(&req)?;
+    let body: UpdateUserBody = json_body(&req)?;
 
     let is_self = caller.id == id;
     let touches_credentials = !(body.login.is_absent()
@@ -221,7 +221,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
 }
 
 fn parse(
-    body: UpdateBody,
+    body: UpdateUserBody,
     is_self: bool,
     policy: &PasswordConfig,
     caller: &User,
