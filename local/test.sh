@@ -33,10 +33,8 @@ cleanup() {
     # The stack: watch's session and every process descended from it (the functions run
     # in sessions of their own). Listed before the TERM, which orphans them. What ignores
     # the TERM (seen: a watch started again by the restart check) gets KILL.
-    local pids pid
-    pids=$(for pid in $(ps -e -o pid=); do
-      descends_from "$pid" "$watch_pid" 2>/dev/null && echo "$pid"
-    done || true)
+    local pids
+    pids=$(stack_pids)
     kill -TERM -- "-$watch_pid" 2>/dev/null && sleep 2
     [[ -z $pids ]] || kill -KILL $pids 2>/dev/null || true
   fi
@@ -139,8 +137,10 @@ restart_check() {
   # stack's watch started (its descendants), never another checkout's.
   curl -s -o /dev/null --max-time 60 "http://127.0.0.1:$port/health" || true
   before=$(grep -c 'A FUNCTION PROCESS DIED' "$log" || true)
+  local stack
+  stack=" $(stack_pids | tr '\n' ' ') "
   for pid in $(pgrep -f "target/debug/health\$"); do
-    descends_from "$pid" "$watch_pid" && victims+=("$pid")
+    [[ $stack == *" $pid "* ]] && victims+=("$pid")
   done
   if ((${#victims[@]} == 0)); then
     say "restart check: no health process of this stack to kill"
@@ -167,6 +167,16 @@ restart_check() {
   fi
   say "restart check: a killed function was announced and started again"
   echo "test result: ok. 1 passed; 0 failed (the local stack restarts a dead function)" >>"$results"
+}
+
+# The stack's processes: watch's and every one descended from it (the functions run in
+# sessions of their own), never another checkout's.
+stack_pids() {
+  local pid
+  for pid in $(ps -e -o pid=); do
+    descends_from "$pid" "$watch_pid" 2>/dev/null && echo "$pid"
+  done
+  return 0
 }
 
 # True if process $1 is process $2 or one of its descendants.

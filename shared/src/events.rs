@@ -321,7 +321,7 @@ pub async fn list(
         Some(row) => row.try_get("counted")?,
         None => 0,
     };
-    let total = totals::resolve(Some(counted), counted, exact_limit, page, events.len());
+    let total = totals::bounded(counted, exact_limit, page, events.len());
     Ok((events, total))
 }
 

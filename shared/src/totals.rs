@@ -44,11 +44,26 @@ pub fn resolve(counted: Option<i64>, estimated: i64, limit: i64, page: Page, row
     }
 }
 
+/// `total` of a listing counted up to `limit` rows (`counted`, which is then at most
+/// `limit`): exact below the limit; at it, at least the limit and the end of this page,
+/// and exact when this page is partial (the last one).
+pub fn bounded(counted: i64, limit: i64, page: Page, rows: usize) -> i64 {
+    resolve(Some(counted), counted, limit, page, rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const FIRST: Page = Page { num: 1, size: 20 };
+
+    #[test]
+    fn a_bounded_count_is_exact_below_the_limit_and_at_least_the_limit_at_it() {
+        assert_eq!(bounded(57, 10_000, FIRST, 20), 57);
+        assert_eq!(bounded(10_000, 10_000, FIRST, 20), 10_000);
+        let last = Page { num: 600, size: 20 };
+        assert_eq!(bounded(10_000, 10_000, last, 7), 11_987);
+    }
 
     #[test]
     fn below_the_limit_the_count_is_exact() {
