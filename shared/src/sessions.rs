@@ -11,10 +11,30 @@ use crate::error::ApiError;
 use crate::tokens::Claims;
 use crate::users::{self, User};
 
-/// A session just opened, with the `jti` its first refresh token must carry.
+/// A session as the next token pair needs it: its id, the `jti` the refresh token must
+/// carry, and how and when its login was authenticated (`amr`, `auth_time`), which every
+/// access token of the session repeats.
+#[derive(Debug, Clone)]
 pub struct NewSession {
     pub id: Uuid,
     pub refresh_jti: Uuid,
+    pub amr: Vec<String>,
+    /// The login's time (the session's `created_at`), in seconds since the epoch.
+    pub auth_time: i64,
+}
+
+/// What every statement that opens or rotates a session returns for [`NewSession`].
+const RETURNING: &str = "amr, floor(extract(epoch FROM created_at))::bigint AS auth_time";
+
+impl NewSession {
+    fn from_row(row: &tokio_postgres::Row, refresh_jti: Uuid) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            refresh_jti,
+            amr: row.try_get("amr")?,
+            auth_time: row.try_get("auth_time")?,
+        })
+    }
 }
 
 /// Opens a session for `user_id` that lives `ttl` unless refreshed.
@@ -24,11 +44,14 @@ pub async fn open(
     ttl: Duration,
 ) -> Result<NewSession, ApiError> {
     let refresh_jti = Uuid::new_v4();
+    let sql = format!(
+        "INSERT INTO sessions (user_id, refresh_jti, expires_at)
+         VALUES ($1, $2, now() + make_interval(secs => $3))
+         RETURNING id, {RETURNING}"
+    );
     let row = client
         .query_typed_one(
-            "INSERT INTO sessions (user_id, refresh_jti, expires_at)
-             VALUES ($1, $2, now() + make_interval(secs => $3))
-             RETURNING id",
+            &sql,
             &[
                 (&user_id, Type::INT8),
                 (&refresh_jti, Type::UUID),
@@ -36,10 +59,7 @@ pub async fn open(
             ],
         )
         .await?;
-    Ok(NewSession {
-        id: row.try_get("id")?,
-        refresh_jti,
-    })
+    NewSession::from_row(&row, refresh_jti)
 }
 
 /// Opens a session for a login, only if `user_id`'s password hash is still
@@ -54,14 +74,17 @@ pub async fn open_if_password_unchanged(
     ttl: Duration,
 ) -> Result<Option<NewSession>, ApiError> {
     let refresh_jti = Uuid::new_v4();
+    // FOR SHARE conflicts with a password change's row update: an open change makes this
+    // wait for its commit, then re-check the hash on the new row.
+    let sql = format!(
+        "INSERT INTO sessions (user_id, refresh_jti, expires_at)
+         (SELECT id, $2, now() + make_interval(secs => $3) FROM users
+          WHERE id = $1 AND password_hash = $4 AND NOT disabled FOR SHARE)
+         RETURNING id, {RETURNING}"
+    );
     let row = client
         .query_typed_opt(
-            // FOR SHARE conflicts with a password change's row update: an open change
-            // makes this wait for its commit, then re-check the hash on the new row.
-            "INSERT INTO sessions (user_id, refresh_jti, expires_at)
-             (SELECT id, $2, now() + make_interval(secs => $3) FROM users
-              WHERE id = $1 AND password_hash = $4 AND NOT disabled FOR SHARE)
-             RETURNING id",
+            &sql,
             &[
                 (&user_id, Type::INT8),
                 (&refresh_jti, Type::UUID),
@@ -70,17 +93,13 @@ pub async fn open_if_password_unchanged(
             ],
         )
         .await?;
-    row.map(|row| {
-        Ok(NewSession {
-            id: row.try_get("id")?,
-            refresh_jti,
-        })
-    })
-    .transpose()
+    row.map(|row| NewSession::from_row(&row, refresh_jti))
+        .transpose()
 }
 
 /// Rotates the session of a verified refresh token, in one statement: if the presented
-/// `jti` is the current one, it is replaced by a new one and the session's user returned;
+/// `jti` is the current one, it is replaced by a new one and the session's user returned
+/// with the session (its login's `amr` and `auth_time` unchanged);
 /// if it is an older one, the token was reused and the whole session is revoked (401
 /// `token_reused`). An unknown, revoked or expired session is 401 `invalid_token`.
 ///
@@ -94,7 +113,7 @@ pub async fn rotate(
     refresh: &Claims,
     ttl: Duration,
     max_age: Duration,
-) -> Result<(User, Uuid), ApiError> {
+) -> Result<(User, NewSession), ApiError> {
     let new_jti = Uuid::new_v4();
     let sql = format!(
         "WITH s AS (
@@ -108,9 +127,10 @@ pub async fn rotate(
                 revoked_at = CASE WHEN refresh_jti = $3 THEN NULL ELSE now() END,
                 revoked_reason = CASE WHEN refresh_jti = $3 THEN NULL ELSE 'refresh_token_reused' END
             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
-            RETURNING user_id, refresh_jti = $4 AS rotated
+            RETURNING id AS session_id, user_id, refresh_jti = $4 AS rotated, {RETURNING}
          )
-         SELECT s.rotated, {} FROM s JOIN users u ON u.id = s.user_id",
+         SELECT s.rotated, s.session_id, s.amr, s.auth_time, {} FROM s
+         JOIN users u ON u.id = s.user_id",
         users::COLUMNS
     );
     let row = client
@@ -132,7 +152,13 @@ pub async fn rotate(
         tracing::warn!(session = %refresh.sid, user_id = refresh.user_id, "refresh token reused; session revoked");
         return Err(ApiError::TokenReused);
     }
-    Ok((User::from_row(&row)?, new_jti))
+    let session = NewSession {
+        id: row.try_get("session_id")?,
+        refresh_jti: new_jti,
+        amr: row.try_get("amr")?,
+        auth_time: row.try_get("auth_time")?,
+    };
+    Ok((User::from_row(&row)?, session))
 }
 
 /// Revokes one session of `user_id`; false when it was already revoked (not an error).

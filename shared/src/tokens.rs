@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::config::{ConfigError, SigningConfig, TokenConfig};
 use crate::error::ApiError;
 use crate::identity::Role;
+use crate::sessions::NewSession;
 use crate::users::User;
 
 /// `typ`: a token of one type is never accepted as the other.
@@ -44,6 +45,14 @@ pub struct Claims {
     /// Access tokens only, when `JWT_AUDIENCE` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    /// Access tokens only: how the session's login was authenticated (RFC 8176 names:
+    /// `["pwd"]`, `["pwd", "otp"]` after a second factor). Refreshing keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    /// Access tokens only: when the session's login happened (OpenID Connect's
+    /// `auth_time`, seconds since the epoch). Refreshing keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 /// What login, register, refresh and a password change return (RFC 6749 §5.1 names).
@@ -189,41 +198,37 @@ impl Tokens {
         &self.jwks
     }
 
-    /// A fresh access token and the refresh token whose `jti` the session stores.
+    /// A fresh access token, carrying the session's `amr` and `auth_time`, and the
+    /// refresh token whose `jti` the session stores.
     pub fn issue(
         &self,
         user_id: i64,
         role: Role,
-        session_id: Uuid,
-        refresh_jti: Uuid,
+        session: &NewSession,
     ) -> Result<TokenPair, ApiError> {
         let now = chrono::Utc::now().timestamp();
-        let claims = |typ, jti, ttl: Duration, role, aud| Claims {
+        let claims = |typ, jti, ttl: Duration| Claims {
             iss: self.issuer.clone(),
             sub: user_id.to_string(),
             user_id,
-            sid: session_id,
+            sid: session.id,
             jti,
             iat: now,
             exp: now + ttl.as_secs() as i64,
             typ,
-            role,
-            aud,
+            role: None,
+            aud: None,
+            amr: None,
+            auth_time: None,
         };
-        let access = claims(
-            TokenType::Access,
-            Uuid::new_v4(),
-            self.access_ttl,
-            Some(role),
-            self.audience.clone(),
-        );
-        let refresh = claims(
-            TokenType::Refresh,
-            refresh_jti,
-            self.refresh_ttl,
-            None,
-            None,
-        );
+        let access = Claims {
+            role: Some(role),
+            aud: self.audience.clone(),
+            amr: Some(session.amr.clone()),
+            auth_time: Some(session.auth_time),
+            ..claims(TokenType::Access, Uuid::new_v4(), self.access_ttl)
+        };
+        let refresh = claims(TokenType::Refresh, session.refresh_jti, self.refresh_ttl);
         Ok(TokenPair {
             access_token: self.sign(&access)?,
             token_type: "Bearer",
@@ -372,11 +377,21 @@ mod tests {
 
     const SECRET: &str = "an-hs256-secret-of-at-least-32-bytes!!";
 
+    /// A password login's session.
+    pub(super) fn session(id: Uuid, refresh_jti: Uuid) -> NewSession {
+        NewSession {
+            id,
+            refresh_jti,
+            amr: vec!["pwd".to_owned()],
+            auth_time: 1_700_000_000,
+        }
+    }
+
     #[test]
     fn an_issued_pair_carries_the_contract_claims() {
         let t = tokens("https://auth.example", Some("api"), SECRET);
         let (sid, jti) = (Uuid::new_v4(), Uuid::new_v4());
-        let pair = t.issue(7, Role::Admin, sid, jti).unwrap();
+        let pair = t.issue(7, Role::Admin, &session(sid, jti)).unwrap();
         assert_eq!((pair.token_type, pair.expires_in), ("Bearer", 900));
         let access = t.verify(&pair.access_token, TokenType::Access).unwrap();
         assert_eq!(
@@ -385,9 +400,12 @@ mod tests {
         );
         assert_eq!(access.role, Some(Role::Admin));
         assert_eq!(access.aud.as_deref(), Some("api"));
+        assert_eq!(access.amr, Some(vec!["pwd".to_owned()]));
+        assert_eq!(access.auth_time, Some(1_700_000_000));
         assert_eq!(access.exp - access.iat, 900);
         let refresh = t.verify(&pair.refresh_token, TokenType::Refresh).unwrap();
         assert_eq!((refresh.jti, refresh.sid, refresh.role), (jti, sid, None));
+        assert_eq!((refresh.amr, refresh.auth_time), (None, None));
         assert_eq!(
             refresh.aud, None,
             "a refresh token is for us, not for the API"
@@ -399,7 +417,7 @@ mod tests {
     fn access_tokens_are_typed_at_jwt_and_refresh_tokens_never_pass_as_them() {
         let t = tokens("iss", None, SECRET);
         let pair = t
-            .issue(1, Role::User, Uuid::new_v4(), Uuid::new_v4())
+            .issue(1, Role::User, &session(Uuid::new_v4(), Uuid::new_v4()))
             .unwrap();
         let typ = |token: &str| jsonwebtoken::decode_header(token).unwrap().typ;
         assert_eq!(typ(&pair.access_token).as_deref(), Some("at+jwt"));
@@ -415,7 +433,7 @@ mod tests {
     fn a_token_is_never_accepted_as_the_other_type() {
         let t = tokens("iss", None, SECRET);
         let pair = t
-            .issue(1, Role::User, Uuid::new_v4(), Uuid::new_v4())
+            .issue(1, Role::User, &session(Uuid::new_v4(), Uuid::new_v4()))
             .unwrap();
         assert!(matches!(
             t.verify(&pair.access_token, TokenType::Refresh),
@@ -431,7 +449,7 @@ mod tests {
     fn foreign_expired_or_tampered_tokens_are_invalid() {
         let t = tokens("iss", None, SECRET);
         let pair = t
-            .issue(1, Role::User, Uuid::new_v4(), Uuid::new_v4())
+            .issue(1, Role::User, &session(Uuid::new_v4(), Uuid::new_v4()))
             .unwrap();
         let other_key = tokens("iss", None, "another-secret-that-is-also-32-bytes-long");
         let other_issuer = tokens("someone-else", None, SECRET);
@@ -457,7 +475,7 @@ mod tests {
     fn a_token_issued_in_the_future_is_invalid_beyond_the_clock_skew() {
         let t = tokens("iss", None, SECRET);
         let pair = t
-            .issue(1, Role::User, Uuid::new_v4(), Uuid::new_v4())
+            .issue(1, Role::User, &session(Uuid::new_v4(), Uuid::new_v4()))
             .unwrap();
         let mut claims = t.verify(&pair.access_token, TokenType::Access).unwrap();
         claims.iat += IAT_SKEW_SECS - 5;
@@ -478,13 +496,13 @@ mod tests {
     fn an_audience_is_required_when_configured() {
         let without = tokens("iss", None, SECRET);
         let pair = without
-            .issue(1, Role::User, Uuid::new_v4(), Uuid::new_v4())
+            .issue(1, Role::User, &session(Uuid::new_v4(), Uuid::new_v4()))
             .unwrap();
         let with = tokens("iss", Some("api"), SECRET);
         assert!(with.verify(&pair.access_token, TokenType::Access).is_err());
         let other = tokens("iss", Some("another-api"), SECRET);
         let theirs = other
-            .issue(1, Role::User, Uuid::new_v4(), Uuid::new_v4())
+            .issue(1, Role::User, &session(Uuid::new_v4(), Uuid::new_v4()))
             .unwrap();
         assert!(
             with.verify(&theirs.access_token, TokenType::Access)
@@ -501,6 +519,7 @@ mod tests {
 #[cfg(test)]
 mod rs256_tests {
     use super::test_keys::KEYS;
+    use super::tests::session;
     use super::*;
     use crate::config::Config;
     use base64::Engine as _;
@@ -548,7 +567,7 @@ mod rs256_tests {
 
     fn access_token(tokens: &Tokens) -> String {
         tokens
-            .issue(1, Role::User, Uuid::new_v4(), Uuid::new_v4())
+            .issue(1, Role::User, &session(Uuid::new_v4(), Uuid::new_v4()))
             .unwrap()
             .access_token
     }
@@ -598,7 +617,7 @@ mod rs256_tests {
     fn rs256_tokens_name_their_key_and_verify() {
         let t = rs256(("k1", 0), &[]);
         let pair = t
-            .issue(7, Role::Admin, Uuid::new_v4(), Uuid::new_v4())
+            .issue(7, Role::Admin, &session(Uuid::new_v4(), Uuid::new_v4()))
             .unwrap();
         for token in [&pair.access_token, &pair.refresh_token] {
             let header = jsonwebtoken::decode_header(token).unwrap();

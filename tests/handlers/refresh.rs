@@ -113,8 +113,12 @@ async fn garbage_expired_or_foreign_refresh_tokens_are_invalid() {
                 .issue(
                     1,
                     shared::identity::Role::User,
-                    uuid::Uuid::new_v4(),
-                    uuid::Uuid::new_v4(),
+                    &shared::sessions::NewSession {
+                        id: uuid::Uuid::new_v4(),
+                        refresh_jti: uuid::Uuid::new_v4(),
+                        amr: vec!["pwd".to_owned()],
+                        auth_time: 0,
+                    },
                 )
                 .unwrap()
                 .refresh_token,
@@ -190,4 +194,33 @@ async fn refreshing_never_extends_a_session_past_its_maximum_age() {
         200,
         "log in again"
     );
+}
+
+#[tokio::test]
+async fn access_tokens_say_how_and_when_the_login_happened_and_refreshing_keeps_it() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    api.sign_up("amy").await;
+    let before = chrono::Utc::now().timestamp();
+    let login = api.login("amy", PASSWORD).await;
+    let claims = |token: &str| {
+        t.app
+            .tokens()
+            .unwrap()
+            .verify(token, shared::tokens::TokenType::Access)
+            .unwrap()
+    };
+    let first = claims(&login.access_token());
+    assert_eq!(first.amr, Some(vec!["pwd".to_owned()]));
+    let auth_time = first.auth_time.expect("auth_time");
+    assert!((before - 1..=chrono::Utc::now().timestamp()).contains(&auth_time));
+
+    // A second later, the refreshed token still names the login's time, not its own.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let refreshed = api.refresh(&login.refresh_token()).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let second = claims(&refreshed.access_token());
+    assert_eq!(second.amr, first.amr);
+    assert_eq!(second.auth_time, Some(auth_time));
+    assert!(second.iat > auth_time);
 }

@@ -98,7 +98,8 @@ pub struct JwkDocument {
     "jwks_uri": "https://auth.example.com/.well-known/jwks.json",
     "response_types_supported": [], "subject_types_supported": ["public"],
     "id_token_signing_alg_values_supported": ["RS256"],
-    "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "user_id", "sid", "typ", "role"],
+    "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "user_id", "sid", "typ", "role",
+        "amr", "auth_time"],
     "service_documentation": "https://auth.example.com/docs"}))]
 pub struct Discovery<'a> {
     /// `JWT_ISSUER`: exactly the `iss` of every token.
@@ -141,7 +142,18 @@ pub fn openid_configuration(app: &App) -> Result<Response<Body>, ApiError> {
         subject_types_supported: ["public"],
         id_token_signing_alg_values_supported: [algorithm],
         claims_supported: &[
-            "iss", "sub", "aud", "exp", "iat", "jti", "user_id", "sid", "typ", "role",
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "jti",
+            "user_id",
+            "sid",
+            "typ",
+            "role",
+            "amr",
+            "auth_time",
         ],
         service_documentation: format!("{base}/docs"),
     })

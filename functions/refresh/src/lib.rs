@@ -48,7 +48,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let (ttl, max_age) = (app.tokens()?.refresh_ttl(), app.tokens()?.session_max_age());
     // A reuse revokes the session: that and its event commit together.
     let tx = db.transaction().await?;
-    let (user, refresh_jti) = match sessions::rotate(&tx, &claims, ttl, max_age).await {
+    let (user, session) = match sessions::rotate(&tx, &claims, ttl, max_age).await {
         Ok(rotated) => rotated,
         Err(ApiError::TokenReused) => {
             let reused = NewEvent::to_user(EventType::TokenReused, Some(claims.user_id), None)
@@ -60,9 +60,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         Err(err) => return Err(err),
     };
     tx.commit().await?;
-    let tokens = app
-        .tokens()?
-        .issue(user.id, user.role, claims.sid, refresh_jti)?;
+    let tokens = app.tokens()?.issue(user.id, user.role, &session)?;
     Ok(response::ok(
         StatusCode::OK,
         SignedIn {

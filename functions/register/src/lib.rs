@@ -84,9 +84,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     .await?;
     tx.commit().await?;
 
-    let tokens = app
-        .tokens()?
-        .issue(user.id, user.role, session.id, session.refresh_jti)?;
+    let tokens = app.tokens()?.issue(user.id, user.role, &session)?;
     tracing::info!(
         user_id = user.id,
         ip = %origin,

@@ -73,9 +73,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     events::record(&tx, &origin, event).await?;
     tx.commit().await?;
 
-    let tokens = app
-        .tokens()?
-        .issue(user.id, user.role, session.id, session.refresh_jti)?;
+    let tokens = app.tokens()?.issue(user.id, user.role, &session)?;
     tracing::info!(user_id = user.id, revoked, "password reset");
     Ok(response::ok(
         StatusCode::OK,

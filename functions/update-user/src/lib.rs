@@ -200,14 +200,14 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
             let revoked = sessions::revoke_all(&tx, id, "password_changed").await?;
             let session = sessions::open(&tx, id, app.tokens()?.refresh_ttl()).await?;
             tracing::info!(user_id = id, revoked, "password changed; sessions revoked");
-            Some((session.id, session.refresh_jti))
+            Some(session)
         }
         None => None,
     };
     tx.commit().await?;
 
     let tokens = match tokens {
-        Some((session, jti)) => Some(app.tokens()?.issue(user.id, user.role, session, jti)?),
+        Some(session) => Some(app.tokens()?.issue(user.id, user.role, &session)?),
         None => None,
     };
     tracing::info!(user_id = id, by = caller.id, "user updated");

@@ -25,7 +25,13 @@ fn fixture() -> &'static Fixture {
         })
         .expect("fuzz configuration");
         let tokens = Tokens::new(config.tokens.as_ref().expect("token settings")).expect("fuzz keys");
-        let pair = tokens.issue(1, Role::User, uuid::Uuid::nil(), uuid::Uuid::nil()).expect("issue");
+        let session = shared::sessions::NewSession {
+            id: uuid::Uuid::nil(),
+            refresh_jti: uuid::Uuid::nil(),
+            amr: vec!["pwd".to_owned()],
+            auth_time: 0,
+        };
+        let pair = tokens.issue(1, Role::User, &session).expect("issue");
         Fixture { tokens, genuine: pair.access_token }
     })
 }
