@@ -73,6 +73,20 @@ pub struct SignedIn<'a> {
     pub tokens: TokenPair,
 }
 
+impl crate::App {
+    /// The answer of a route that opens or rotates a session (register, login, refresh,
+    /// reset-password): `status` and the user next to a fresh token pair for `session`.
+    pub fn signed_in(
+        &self,
+        status: lambda_http::http::StatusCode,
+        user: &User,
+        session: &NewSession,
+    ) -> Result<lambda_http::Response<lambda_http::Body>, ApiError> {
+        let tokens = self.tokens()?.issue(user.id, user.role, session)?;
+        Ok(crate::response::ok(status, SignedIn { user, tokens }))
+    }
+}
+
 /// Signs and verifies tokens with the configured algorithm and keys.
 ///
 /// Exactly one algorithm is accepted: the configured one. An RS256 deployment rejects

@@ -23,7 +23,7 @@ use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
 use shared::tokens::SignedIn;
 use shared::users::{self, User};
-use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use shared::{ApiError, App, Body, Request, Response, sessions};
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -119,20 +119,13 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     )
     .await?;
     tx.commit().await?;
-    let tokens = app.tokens()?.issue(user.id, user.role, &session)?;
     tracing::info!(
         user_id = user.id,
         ip = %origin,
         request_id = %origin.request_id,
         "user logged in"
     );
-    Ok(response::ok(
-        StatusCode::OK,
-        SignedIn {
-            user: &user,
-            tokens,
-        },
-    ))
+    app.signed_in(StatusCode::OK, &user, &session)
 }
 
 /// The account an identifier names, with its password hash.

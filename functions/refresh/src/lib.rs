@@ -12,7 +12,7 @@ use shared::events::{self, EventType, NewEvent};
 use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
 use shared::tokens::{SignedIn, TokenType};
-use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use shared::{ApiError, App, Body, Request, Response, sessions};
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -60,12 +60,5 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         Err(err) => return Err(err),
     };
     tx.commit().await?;
-    let tokens = app.tokens()?.issue(user.id, user.role, &session)?;
-    Ok(response::ok(
-        StatusCode::OK,
-        SignedIn {
-            user: &user,
-            tokens,
-        },
-    ))
+    app.signed_in(StatusCode::OK, &user, &session)
 }

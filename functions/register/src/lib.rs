@@ -20,7 +20,7 @@ use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
 use shared::tokens::SignedIn;
 use shared::users::{self, User};
-use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use shared::{ApiError, App, Body, Request, Response, sessions};
 use utoipa::ToSchema;
 
 /// At least one of `login`, `email`, `phone`; without `login`, the email (else the phone)
@@ -84,20 +84,13 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     .await?;
     tx.commit().await?;
 
-    let tokens = app.tokens()?.issue(user.id, user.role, &session)?;
     tracing::info!(
         user_id = user.id,
         ip = %origin,
         request_id = %origin.request_id,
         "user registered"
     );
-    Ok(response::ok(
-        StatusCode::CREATED,
-        SignedIn {
-            user: &user,
-            tokens,
-        },
-    ))
+    app.signed_in(StatusCode::CREATED, &user, &session)
 }
 
 fn parse(body: RegisterBody, policy: &PasswordConfig) -> Result<NewUser, ApiError> {

@@ -21,7 +21,7 @@ use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
 use shared::tokens::SignedIn;
 use shared::users::{self, User};
-use shared::{ApiError, App, Body, Request, Response, credentials, response, sessions};
+use shared::{ApiError, App, Body, Request, Response, credentials, sessions};
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -73,15 +73,8 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     events::record(&tx, &origin, event).await?;
     tx.commit().await?;
 
-    let tokens = app.tokens()?.issue(user.id, user.role, &session)?;
     tracing::info!(user_id = user.id, revoked, "password reset");
-    Ok(response::ok(
-        StatusCode::OK,
-        SignedIn {
-            user: &user,
-            tokens,
-        },
-    ))
+    app.signed_in(StatusCode::OK, &user, &session)
 }
 
 /// Stores the new hash and marks the email verified: 403 `account_disabled` (and nothing
