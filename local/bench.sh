@@ -5,6 +5,9 @@
 #   local/bench.sh --smoke    get-me, refresh and login, a few hundred invocations, no peer,
 #                             nothing enforced: proves the harness works (CI runs it;
 #                             built without LTO, reusing .ci/template-checks' builds)
+#   local/bench.sh --storm    the connection storm alone (~2 min; built as --smoke builds):
+#                             200 instances of get-me, refresh and login at once against
+#                             Postgres, directly, then through PgBouncer (full runs end with it)
 #
 # It builds every function exactly as SAM's rust-cargolambda build does for x86_64: in the
 # function's directory, `cargo lambda build --release --bin <function>` with the deploy
@@ -17,6 +20,11 @@
 # databases, migrates with the release `migrate`, then runs the harness (tests/bench,
 # `latchkey-bench`), which prints the report and writes it to target/bench/report-*.md.
 #
+# The benchmark's Postgres runs with max_connections=$BENCH_PG_MAX_CONNECTIONS (default 50)
+# and, except in the smoke run, a PgBouncer in transaction mode in front of it
+# (local/lib.sh start_pooler; 127.0.0.1:$BENCH_POOLER_PORT, default 16442, server pool
+# $BENCH_POOLER_POOL_SIZE, default 20) for the storm's second run.
+#
 # Extra arguments go to the harness: --init N, --cold N, --warm N, --logins N, --peer-requests N,
 # --peer-logins N, --fixed-trace-id (diagnostic: one X-Ray trace id for every invocation,
 # see BENCHMARKS.md). Environment: BENCH_PG_PORT, BENCH_PEER_PORT (18100), PEER_DIR (the
@@ -27,10 +35,12 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 SMOKE=0
+STORM=0
 HARNESS_ARGS=()
 for arg in "$@"; do
   case $arg in
     --smoke) SMOKE=1; HARNESS_ARGS+=(--smoke) ;;
+    --storm) STORM=1; HARNESS_ARGS+=(--storm) ;;
     -h | --help) sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) HARNESS_ARGS+=("$arg") ;;
   esac
@@ -38,8 +48,9 @@ done
 
 # The smoke run checks the harness, never figures: it builds as .ci/template-checks does
 # (no whole-program optimisation) into that script's target directory, so in CI, which
-# runs it first, the function binaries are already built.
-if [[ $SMOKE == 1 ]]; then
+# runs it first, the function binaries are already built. The storm alone builds the same
+# way: it measures connections, not speed.
+if [[ $SMOKE == 1 || $STORM == 1 ]]; then
   export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
   SAM_CARGO_TARGET_DIR=${SAM_CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/latchkey/sam-target}
 fi
@@ -58,7 +69,7 @@ fi
 # "<package directory> <binary>".
 binaries() {
   local dir
-  if [[ $SMOKE == 1 ]]; then
+  if [[ $SMOKE == 1 || $STORM == 1 ]]; then
     for name in get-me refresh login register migrate; do echo "functions/$name $name"; done
   else
     for dir in "$ROOT"/functions/*/; do
@@ -131,15 +142,29 @@ start_bench_postgres() {
   fi
   say "starting the benchmark's Postgres on 127.0.0.1:$PG_PORT (pg_stat_statements)"
   "${AS_PG[@]}" pg_ctl -D "$PG_DIR" -l "$PG_DIR/server.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c shared_preload_libraries=pg_stat_statements" \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c shared_preload_libraries=pg_stat_statements -c max_connections=${BENCH_PG_MAX_CONNECTIONS:-50}" \
     start >/dev/null || die "Postgres did not start; see local/.data/bench-pg/server.log"
-  if [[ ${BENCH_KEEP_PG:-0} != 1 ]]; then
-    trap stop_bench_postgres EXIT
-  fi
+  STARTED_PG=1
 }
 
 stop_bench_postgres() {
   "${AS_PG[@]}" pg_ctl -D "$PG_DIR" -m fast stop >/dev/null 2>&1 || true
+}
+
+# The storm's pooler: start_pooler (local/lib.sh) with the benchmark's own port,
+# directory and pool size, in front of the benchmark database.
+start_bench_pooler() {
+  BENCH_POOLER_POOL_SIZE=${BENCH_POOLER_POOL_SIZE:-20}
+  DATABASE_URL=$BENCH_DATABASE_URL LOCAL_POOLER=pgbouncer LOCAL_POOLER_PORT=${BENCH_POOLER_PORT:-16442} \
+    LOCAL_POOLER_DIR=$DATA/bench-pgbouncer LOCAL_POOLER_POOL_SIZE=$BENCH_POOLER_POOL_SIZE start_pooler
+  HARNESS_ARGS+=(--pooler-url "$LATCHKEY_POOLER_URL" --pooler-pool-size "$BENCH_POOLER_POOL_SIZE")
+}
+
+stop_bench_services() {
+  LOCAL_POOLER_DIR=$DATA/bench-pgbouncer stop_pooler
+  if [[ ${STARTED_PG:-0} == 1 && ${BENCH_KEEP_PG:-0} != 1 ]]; then
+    stop_bench_postgres
+  fi
 }
 
 fresh_databases() {
@@ -170,12 +195,16 @@ mkdir -p "$OUT/logs"
 rm -f "$OUT"/logs/*.log
 build
 zip_binaries
+trap stop_bench_services EXIT
 start_bench_postgres
 fresh_databases
 migrate
+if [[ $SMOKE == 0 ]]; then
+  start_bench_pooler
+fi
 
 PEER_ARGS=()
-if [[ $SMOKE == 0 ]]; then
+if [[ $SMOKE == 0 && $STORM == 0 ]]; then
   if [[ -x $PEER_DIR/run.sh ]]; then
     # Its venv first, so that creating it is never part of the peer's timed start.
     if [[ -x $PEER_DIR/setup.sh ]]; then

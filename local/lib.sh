@@ -208,13 +208,15 @@ stop_postgres_cluster() {
 # log and pid file live in local/.data/pgbouncer. Exports LATCHKEY_POOLER_URL (DATABASE_URL
 # through the pooler); what needs a session (migrations, CREATE DATABASE, psql) keeps the
 # direct DATABASE_URL. Without LOCAL_POOLER, or with LOCAL_POOLER=none, it does nothing.
+# LOCAL_POOLER_POOL_SIZE: server connections per database and user (default 20);
+# LOCAL_POOLER_DIR: where its files live (default local/.data/pgbouncer).
 start_pooler() {
   case ${LOCAL_POOLER:-none} in
     none) return 0 ;;
     pgbouncer) ;;
     *) die "LOCAL_POOLER=$LOCAL_POOLER: the pooler can be pgbouncer or none" ;;
   esac
-  local port=${LOCAL_POOLER_PORT:-16432} dir="$DATA/pgbouncer" as=() target host pg_port user password
+  local port=${LOCAL_POOLER_PORT:-16432} dir=${LOCAL_POOLER_DIR:-$DATA/pgbouncer} as=() target host pg_port user password
   if ! command -v pgbouncer >/dev/null 2>&1 && [[ ! -x /usr/sbin/pgbouncer ]]; then
     if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
       say "installing pgbouncer (Debian's package)"
@@ -257,7 +259,7 @@ pool_mode = transaction
 ; client's user with the password of userlist.txt.
 auth_type = trust
 auth_file = $dir/userlist.txt
-default_pool_size = 20
+default_pool_size = ${LOCAL_POOLER_POOL_SIZE:-20}
 max_client_conn = 2000
 ; Hundreds of short-lived test databases: give their server connections back quickly.
 server_idle_timeout = 5
@@ -273,7 +275,7 @@ INI
     (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null \
       && die "something already listens on 127.0.0.1:$port; stop it or set LOCAL_POOLER_PORT"
     say "starting PgBouncer (transaction pooling) on 127.0.0.1:$port in front of $host:$pg_port"
-    "${as[@]}" "$bin" -d -q "$dir/pgbouncer.ini" || die "PgBouncer did not start; see local/.data/pgbouncer/pgbouncer.log"
+    "${as[@]}" "$bin" -d -q "$dir/pgbouncer.ini" || die "PgBouncer did not start; see $dir/pgbouncer.log"
     export LATCHKEY_STARTED_POOLER=1
   fi
   for _ in $(seq 50); do
@@ -292,7 +294,7 @@ PY
 
 # Stops the PgBouncer that start_pooler started.
 stop_pooler() {
-  local pidfile="$DATA/pgbouncer/pgbouncer.pid"
+  local pidfile=${LOCAL_POOLER_DIR:-$DATA/pgbouncer}/pgbouncer.pid
   [[ ${LATCHKEY_STARTED_POOLER:-} == 1 && -f $pidfile ]] || return 0
   kill -INT "$(cat "$pidfile")" 2>/dev/null || true
 }

@@ -32,7 +32,7 @@ use crate::Result;
 
 const API: &str = "/2018-06-01/runtime";
 /// The function timeout the deadline header announces (API Gateway's own limit is 30 s).
-const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the harness waits for an init or an invocation before giving up.
 const HARNESS_TIMEOUT: Duration = Duration::from_secs(120);
 

@@ -17,6 +17,7 @@ mod pgproxy;
 mod phases;
 mod render;
 mod report;
+mod storm;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
@@ -54,6 +55,10 @@ pub struct Plan {
     pub peer_logins: usize,
     /// Only these functions (smoke mode); all when `None`.
     pub only: Option<Vec<String>>,
+    /// The connection storm, after the other phases (BENCHMARKS.md, "Connection storm").
+    pub storm: Option<storm::StormPlan>,
+    /// `--storm`: the storm and nothing else.
+    pub storm_only: bool,
 }
 
 impl Plan {
@@ -73,6 +78,18 @@ impl Plan {
             peer_requests: 2_000,
             peer_logins: 100,
             only: None,
+            storm: Some(storm::StormPlan::full()),
+            storm_only: false,
+        }
+    }
+
+    /// The storm alone: seeding as in the smoke run, then the storm.
+    fn storm_only() -> Self {
+        Self {
+            smoke: false,
+            storm: Some(storm::StormPlan::full()),
+            storm_only: true,
+            ..Self::smoke()
         }
     }
 
@@ -92,6 +109,8 @@ impl Plan {
             peer_requests: 0,
             peer_logins: 0,
             only: Some(["get-me", "refresh", "login"].map(str::to_owned).to_vec()),
+            storm: None,
+            storm_only: false,
         }
     }
 }
@@ -107,6 +126,8 @@ pub struct Bench {
     /// A superuser URL, for `pg_stat_statements` (optional).
     pub admin_url: Option<String>,
     pub peer: Option<peer::PeerSettings>,
+    /// The database through a transaction pooler, for the storm's second run.
+    pub pooler: Option<storm::Pooler>,
     pub build_command: String,
     pub out: PathBuf,
     /// The function crates measured (names of `functions/*`).
@@ -129,6 +150,17 @@ impl Bench {
         self.start_with(name, &self.environment).await
     }
 
+    /// The production configuration with `DATABASE_URL` replaced by `url`.
+    pub fn environment_with_database(&self, url: &str) -> Vec<(String, String)> {
+        self.environment
+            .iter()
+            .map(|(key, value)| {
+                let value = if key == "DATABASE_URL" { url } else { value };
+                (key.clone(), value.to_owned())
+            })
+            .collect()
+    }
+
     pub async fn start_with(
         &self,
         name: &str,
@@ -143,6 +175,7 @@ fn usage() -> &'static str {
     "latchkey-bench --root DIR --lambda-dir DIR --database-url URL [--admin-url URL] [--smoke]
     [--peer-dir DIR --peer-database-url URL [--peer-port PORT]] [--build-command TEXT]
     [--init N] [--cold N] [--warm N] [--logins N] [--peer-requests N] [--peer-logins N]
+    [--storm] (the connection storm only) [--pooler-url URL --pooler-pool-size N]
     [--fixed-trace-id]  (diagnostic: the same X-Ray trace id for every invocation)
 Normally run through local/bench.sh, which builds, prepares Postgres and passes these."
 }
@@ -155,6 +188,7 @@ fn parse_options() -> Result<Bench> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--smoke" => plan = Plan::smoke(),
+            "--storm" => plan = Plan::storm_only(),
             "--fixed-trace-id" => {
                 lambda::FIXED_TRACE_ID.store(true, std::sync::atomic::Ordering::Relaxed);
             }
@@ -198,6 +232,16 @@ fn parse_options() -> Result<Bench> {
         .transpose()
         .map_err(|_| "--peer-port is not a port")?
         .unwrap_or(18_100);
+    let pooler = match (take("pooler-url"), take("pooler-pool-size")) {
+        (Some(url), Some(size)) => Some(storm::Pooler {
+            url,
+            pool_size: size
+                .parse()
+                .map_err(|_| "--pooler-pool-size is not a count")?,
+        }),
+        (None, None) => None,
+        _ => return Err("--pooler-url and --pooler-pool-size go together".into()),
+    };
     let peer_dir = take("peer-dir");
     let peer_database_url = take("peer-database-url");
     if let Some(unknown) = values.keys().next() {
@@ -260,6 +304,7 @@ fn parse_options() -> Result<Bench> {
         database_url,
         admin_url,
         peer,
+        pooler,
         build_command,
         out,
         functions,
@@ -285,7 +330,11 @@ fn main() {
         let report = phases::run(&bench).await?;
         println!("{report}");
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        let mode = if bench.plan.smoke { "smoke" } else { "full" };
+        let mode = match (bench.plan.smoke, bench.plan.storm_only) {
+            (true, _) => "smoke",
+            (_, true) => "storm",
+            _ => "full",
+        };
         let file = bench.out.join(format!("report-{stamp}-{mode}.md"));
         std::fs::write(&file, &report)?;
         eprintln!("[latchkey-bench] report written to {}", file.display());

@@ -15,7 +15,8 @@ use crate::machine::{CpuSnapshot, Machine, calibration_ms, load_average};
 use crate::peer::{self, HttpClient, Peer, PeerSettings};
 use crate::pgproxy::{Counts, Proxy};
 use crate::report::Summary;
-use crate::{Bench, Result, render};
+use crate::storm::StormFigures;
+use crate::{Bench, Result, render, storm};
 
 /// How busy the machine was during one phase.
 pub struct Load {
@@ -114,6 +115,7 @@ pub struct Results {
     pub scrypt_after: Vec<Duration>,
     pub round_trips: Vec<RoundTrips>,
     pub peer: Option<Result<PeerFigures, String>>,
+    pub storm: Option<StormFigures>,
     pub loads: Vec<Load>,
     pub elapsed: Duration,
 }
@@ -144,12 +146,19 @@ pub async fn run(bench: &Bench) -> Result<String> {
         scrypt_after: Vec::new(),
         round_trips: Vec::new(),
         peer: None,
+        storm: None,
         loads: Vec::new(),
         elapsed: Duration::ZERO,
     };
 
     progress("seeding accounts, sessions and contacts");
     let mut fixture = fixture::seed(bench, plan.cold_samples, plan.users, plan.contacts).await?;
+    if plan.storm_only {
+        run_storm(bench, &fixture, &mut results).await?;
+        results.load_average_end = load_average();
+        results.elapsed = began.elapsed();
+        return Ok(render::report(bench, &results));
+    }
 
     let phase = Phase::begin("init and cold starts");
     let mut kept = cold_starts(bench, &mut fixture, &mut results.cold).await?;
@@ -195,9 +204,21 @@ pub async fn run(bench: &Bench) -> Result<String> {
         phase.end(&mut results.loads);
     }
 
+    run_storm(bench, &fixture, &mut results).await?;
     results.load_average_end = load_average();
     results.elapsed = began.elapsed();
     Ok(render::report(bench, &results))
+}
+
+/// The connection storm, when the plan has one: directly, then through the pooler.
+async fn run_storm(bench: &Bench, fixture: &Fixture, results: &mut Results) -> Result<()> {
+    let Some(plan) = &bench.plan.storm else {
+        return Ok(());
+    };
+    let phase = Phase::begin("connection storm");
+    results.storm = Some(storm::run(bench, fixture, plan, bench.pooler.as_ref()).await?);
+    phase.end(&mut results.loads);
+    Ok(())
 }
 
 fn sizes(bench: &Bench) -> BTreeMap<String, Size> {
@@ -450,18 +471,7 @@ async fn upstream(url: &str) -> Result<SocketAddr> {
 async fn round_trips(bench: &Bench, fixture: &mut Fixture) -> Result<Vec<RoundTrips>> {
     let proxy = Proxy::start(upstream(&bench.database_url).await?).await?;
     let proxied = through(&bench.database_url, proxy.address)?;
-    let environment: Vec<(String, String)> = bench
-        .environment
-        .iter()
-        .map(|(key, value)| {
-            let value = if key == "DATABASE_URL" {
-                proxied.clone()
-            } else {
-                value.clone()
-            };
-            (key.clone(), value)
-        })
-        .collect();
+    let environment = bench.environment_with_database(&proxied);
     let database: tokio_postgres::Config = bench.database_url.parse()?;
     let database = database.get_dbname().unwrap_or("latchkey").to_owned();
     let admin = match &bench.admin_url {

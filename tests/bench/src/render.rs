@@ -34,6 +34,8 @@ pub fn report(bench: &Bench, results: &Results) -> String {
     let machine = &results.machine;
     let mode = if plan.smoke {
         "smoke (few invocations, no peer, targets not enforced)"
+    } else if plan.storm_only {
+        "connection storm only"
     } else {
         "full"
     };
@@ -57,9 +59,14 @@ pub fn report(bench: &Bench, results: &Results) -> String {
         "- Toolchain: {}; {}; {}.",
         machine.rustc, machine.cargo_lambda, machine.postgres
     );
+    let profile = if plan.smoke || plan.storm_only {
+        "release profile without LTO, codegen-units 16, as .ci/template-checks builds"
+    } else {
+        "workspace release profile: thin LTO, codegen-units 1, strip, panic=abort"
+    };
     let _ = writeln!(
         out,
-        "- Build: `{}` (workspace release profile: thin LTO, codegen-units 1, strip, panic=abort); zips deflated like SAM's packaging.",
+        "- Build: `{}` ({profile}); zips deflated like SAM's packaging.",
         bench.build_command
     );
     let _ = writeln!(
@@ -94,11 +101,14 @@ pub fn report(bench: &Bench, results: &Results) -> String {
     }
     out.push_str(&table.render());
 
-    sizes_and_cold(&mut out, bench, results, &mut verdicts);
-    warm(&mut out, bench, results, &mut verdicts);
-    login(&mut out, results, &mut verdicts);
-    round_trips(&mut out, results, &mut verdicts);
-    peer(&mut out, bench, results, &mut verdicts);
+    if !plan.storm_only {
+        sizes_and_cold(&mut out, bench, results, &mut verdicts);
+        warm(&mut out, bench, results, &mut verdicts);
+        login(&mut out, results, &mut verdicts);
+        round_trips(&mut out, results, &mut verdicts);
+        peer(&mut out, bench, results, &mut verdicts);
+    }
+    storm(&mut out, results, &mut verdicts);
 
     let _ = writeln!(out, "\n### Targets\n");
     let mut table = Table::new(&["target", "figure", "result"]);
@@ -522,4 +532,142 @@ fn peer_table(out: &mut String, results: &Results, peer: &PeerFigures, verdicts:
         peer.script.map_or_else(|| "-".to_owned(), duration),
         peer.total.map_or_else(|| "-".to_owned(), duration)
     );
+}
+
+fn storm(out: &mut String, results: &Results, verdicts: &mut Verdicts) {
+    let Some(storm) = &results.storm else {
+        return;
+    };
+    let plan = &storm.plan;
+    let _ = writeln!(
+        out,
+        "\n### 6. Connection storm\n\n{} instances (get-me {}, refresh {}, login {}) spawned at once, each its own process with its own Runtime API and its own pool (DATABASE_POOL_SIZE {}); each get-me and refresh instance then serves {} requests in a row, each login instance {}. Postgres: max_connections {} ({} reserved for superusers). Durations: Lambda's billed duration of the answered invocations; one not answered within the function timeout ({} s) counts under its own heading and ends its instance. Peak server connections: the app role's client backends in pg_stat_activity, sampled every 20 ms from a superuser connection.\n",
+        plan.instances(),
+        plan.get_me,
+        plan.refresh,
+        plan.login,
+        storm.instance_pool_size,
+        plan.requests,
+        plan.logins,
+        storm.max_connections,
+        storm.reserved_connections,
+        crate::lambda::FUNCTION_TIMEOUT.as_secs(),
+    );
+    let mut table = Table::new(&[
+        "mode",
+        "function",
+        "requests",
+        "answers",
+        "p50",
+        "p99",
+        "max",
+        "peak server conns",
+        "seconds",
+    ]);
+    for run in &storm.runs {
+        let mode = match (&storm.pooler, run.mode) {
+            (Some(pooler), "PgBouncer") => {
+                format!("PgBouncer (transaction, pool {})", pooler.pool_size)
+            }
+            _ => run.mode.to_owned(),
+        };
+        let all = run.all();
+        let rows = run
+            .by_function
+            .iter()
+            .map(|(name, tally)| ((*name).to_owned(), tally, false))
+            .chain(std::iter::once(("all".to_owned(), &all, true)));
+        for (name, tally, total) in rows {
+            let answers: Vec<String> = tally
+                .outcomes
+                .iter()
+                .map(|(outcome, count)| format!("{outcome}: {count}"))
+                .collect();
+            let summary = crate::storm::StormRun::summary(tally);
+            let figure = |pick: fn(&Summary) -> f64| {
+                summary
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |s| micros(pick(s)))
+            };
+            table.row(vec![
+                mode.clone(),
+                name,
+                tally.requests().to_string(),
+                answers.join("; "),
+                figure(|s| s.p50),
+                figure(|s| s.p99),
+                figure(|s| s.max),
+                if total {
+                    run.peak_server_connections.to_string()
+                } else {
+                    String::new()
+                },
+                if total {
+                    format!("{:.0}", run.seconds)
+                } else {
+                    String::new()
+                },
+            ]);
+        }
+        let failed = &run.init_failures;
+        if !failed.is_empty() {
+            let _ = writeln!(
+                out,
+                "{mode}: {} instances failed to start: {}",
+                failed.len(),
+                failed.join("; ")
+            );
+        }
+        let errors = all.errors();
+        let kinds: Vec<&str> = all
+            .outcomes
+            .keys()
+            .filter(|outcome| !outcome.starts_with('2'))
+            .map(String::as_str)
+            .collect();
+        match (&storm.pooler, run.mode) {
+            (Some(pooler), "PgBouncer") => {
+                verdicts.judge(
+                    format!("storm through {mode}: no errors"),
+                    format!("{errors} errors of {}", all.requests()),
+                    Some(errors == 0 && failed.is_empty()),
+                );
+                verdicts.judge(
+                    format!(
+                        "storm through {mode}: server connections <= {}",
+                        pooler.pool_size
+                    ),
+                    run.peak_server_connections.to_string(),
+                    Some(run.peak_server_connections <= pooler.pool_size),
+                );
+            }
+            _ => {
+                verdicts.judge(
+                    format!(
+                        "storm direct: every error a 503 database_unavailable within {} s",
+                        crate::lambda::FUNCTION_TIMEOUT.as_secs()
+                    ),
+                    format!(
+                        "{errors} errors: {}",
+                        if kinds.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            kinds.join(", ")
+                        }
+                    ),
+                    Some(
+                        failed.is_empty()
+                            && kinds.iter().all(|kind| *kind == "503 database_unavailable"),
+                    ),
+                );
+            }
+        }
+    }
+    out.push_str(&table.render());
+    if storm.pooler.is_none() {
+        let _ = writeln!(
+            out,
+            "\nNo pooler given (--pooler-url): the direct run only."
+        );
+    }
 }
