@@ -171,6 +171,33 @@ impl NewEvent {
     }
 }
 
+/// An `INSERT` of a `kind` event for every row of `rows` (a row source of the caller's
+/// statement with `user_id` and `detail` columns; no actor), from the client whose IP and
+/// user agent are parameters `$ip_param` and `$user_agent_param` ([`origin_values`]).
+/// Used as a data-modifying CTE, it records the event in the statement that makes the
+/// change: the two commit together, in one round trip.
+pub fn insert_from(
+    kind: EventType,
+    rows: &str,
+    ip_param: usize,
+    user_agent_param: usize,
+) -> String {
+    format!(
+        "INSERT INTO auth_events (type, user_id, actor_id, ip, user_agent, detail)
+         SELECT '{}', user_id, NULL, ${ip_param}::text, ${user_agent_param}::text, detail
+         FROM {rows}",
+        kind.as_str()
+    )
+}
+
+/// The client's IP and user agent as [`insert_from`]'s parameters take them.
+pub fn origin_values(origin: &Origin) -> (Option<String>, Option<String>) {
+    (
+        origin.address.map(|ip| ip.to_string()),
+        origin.user_agent.clone(),
+    )
+}
+
 /// Writes `event`, from the client `origin`, through `client`: inside a transaction it
 /// commits or rolls back with the change it records.
 pub async fn record(
@@ -178,7 +205,7 @@ pub async fn record(
     origin: &Origin,
     event: NewEvent,
 ) -> Result<(), ApiError> {
-    let ip = origin.address.map(|ip| ip.to_string());
+    let (ip, user_agent) = origin_values(origin);
     client
         .execute_typed(
             "INSERT INTO auth_events (type, user_id, actor_id, ip, user_agent, detail)
@@ -188,7 +215,7 @@ pub async fn record(
                 (&event.user_id, Type::INT8),
                 (&event.actor_id, Type::INT8),
                 (&ip, Type::TEXT),
-                (&origin.user_agent, Type::TEXT),
+                (&user_agent, Type::TEXT),
                 (&event.detail, Type::JSONB),
             ],
         )

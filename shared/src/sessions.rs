@@ -7,7 +7,9 @@ use std::time::Duration;
 use crate::db::{GenericClient, Type};
 use uuid::Uuid;
 
+use crate::client::Origin;
 use crate::error::ApiError;
+use crate::events::{self, EventType};
 use crate::tokens::Claims;
 use crate::users::{self, User};
 
@@ -107,12 +109,15 @@ pub async fn open_if_password_unchanged(
 /// creation (its login): then the user logs in again.
 ///
 /// The row lock decides races: of concurrent presentations of one token, the first wins
-/// and every later one sees the new `jti`, counts as reuse, and revokes the session.
+/// and every later one sees the new `jti`, counts as reuse, and revokes the session. A
+/// reuse's `token_reused` event (from `origin`) is written by the same statement, so it
+/// commits exactly with the revocation: one round trip, no transaction around it.
 pub async fn rotate(
     client: &impl GenericClient,
     refresh: &Claims,
     ttl: Duration,
     max_age: Duration,
+    origin: &Origin,
 ) -> Result<(User, NewSession), ApiError> {
     let new_jti = Uuid::new_v4();
     let sql = format!(
@@ -128,11 +133,19 @@ pub async fn rotate(
                 revoked_reason = CASE WHEN refresh_jti = $3 THEN NULL ELSE 'refresh_token_reused' END
             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
             RETURNING id AS session_id, user_id, refresh_jti = $4 AS rotated, {RETURNING}
-         )
+         ), reused AS ({})
          SELECT s.rotated, s.session_id, s.amr, s.auth_time, {} FROM s
          JOIN users u ON u.id = s.user_id",
+        events::insert_from(
+            EventType::TokenReused,
+            "(SELECT user_id, jsonb_build_object('session_id', session_id) AS detail
+              FROM s WHERE NOT rotated) AS reuse",
+            7,
+            8
+        ),
         users::COLUMNS
     );
+    let (ip, user_agent) = events::origin_values(origin);
     let row = client
         .query_typed_opt(
             &sql,
@@ -143,6 +156,8 @@ pub async fn rotate(
                 (&new_jti, Type::UUID),
                 (&ttl.as_secs_f64(), Type::FLOAT8),
                 (&max_age.as_secs_f64(), Type::FLOAT8),
+                (&ip, Type::TEXT),
+                (&user_agent, Type::TEXT),
             ],
         )
         .await?

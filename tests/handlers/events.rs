@@ -204,6 +204,25 @@ async fn token_reuse_logout_and_logout_all_are_recorded() {
         .unwrap()
         .get(0);
     assert_eq!(reused, Some(id));
+    // The session it revoked, as recorded by the rotating statement itself.
+    let sid = t
+        .app
+        .tokens()
+        .unwrap()
+        .verify(&first, shared::tokens::TokenType::Refresh)
+        .unwrap()
+        .sid;
+    let detail: Value = t
+        .sql()
+        .await
+        .query_one(
+            "SELECT detail FROM auth_events WHERE type = 'token_reused'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(detail, json!({"session_id": sid.to_string()}));
 }
 
 #[tokio::test]

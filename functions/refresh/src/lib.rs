@@ -1,14 +1,14 @@
 //! `POST /auth/refresh`: trade a refresh token for a new pair, rotating the session.
 //!
 //! The presented token must verify as a refresh token; the session then rotates in one
-//! statement (see `shared::sessions::rotate`): an already-rotated token is reuse, which
-//! revokes the whole session (401 `token_reused`).
+//! statement, one round trip (see `shared::sessions::rotate`): an already-rotated token is
+//! reuse, which revokes the whole session (401 `token_reused`) and records the event in
+//! that same statement.
 
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
 use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
-use shared::events::{self, EventType, NewEvent};
 use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
 use shared::tokens::{SignedIn, TokenType};
@@ -44,21 +44,10 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         .verify(validated(token)?.trim(), TokenType::Refresh)?;
 
     let origin = app.origin(&req)?;
-    let mut db = app.db().await?;
+    let db = app.db().await?;
     let (ttl, max_age) = (app.tokens()?.refresh_ttl(), app.tokens()?.session_max_age());
-    // A reuse revokes the session: that and its event commit together.
-    let tx = db.transaction().await?;
-    let (user, session) = match sessions::rotate(&tx, &claims, ttl, max_age).await {
-        Ok(rotated) => rotated,
-        Err(ApiError::TokenReused) => {
-            let reused = NewEvent::to_user(EventType::TokenReused, Some(claims.user_id), None)
-                .detail(serde_json::json!({"session_id": claims.sid}));
-            events::record(&tx, &origin, reused).await?;
-            tx.commit().await?;
-            return Err(ApiError::TokenReused);
-        }
-        Err(err) => return Err(err),
-    };
-    tx.commit().await?;
+    // One statement, one round trip: a reuse revokes the session and records its event
+    // together.
+    let (user, session) = sessions::rotate(&db, &claims, ttl, max_age, &origin).await?;
     app.signed_in(StatusCode::OK, &user, &session)
 }
