@@ -74,6 +74,36 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The `.rs` files under `dir`, recursively.
+fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, files);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+/// Every `.rs` file of `shared/src` and of each `functions/<name>/src`: the code the
+/// functions are built from, for the checks that read it as text.
+fn sources() -> Vec<PathBuf> {
+    let root = root();
+    let mut files = Vec::new();
+    rust_files(&root.join("shared/src"), &mut files);
+    let functions = std::fs::read_dir(root.join("functions")).expect("functions/");
+    for function in functions {
+        let src = function.expect("a directory entry").path().join("src");
+        if src.is_dir() {
+            rust_files(&src, &mut files);
+        }
+    }
+    files.sort();
+    files
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }

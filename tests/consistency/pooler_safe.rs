@@ -5,9 +5,7 @@
 //! name=value`), which are session state. Statements go out through `shared::db`'s
 //! unnamed, typed calls instead.
 
-use std::path::{Path, PathBuf};
-
-use super::{read, root};
+use super::{read, root, sources};
 
 /// What a line must not contain, and why.
 const FORBIDDEN: &[(&str, &str)] = &[
@@ -40,35 +38,6 @@ fn problems(path: &str, source: &str) -> Vec<String> {
         }
     }
     found
-}
-
-/// The `.rs` files under `dir`, recursively.
-fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for entry in entries {
-        let path = entry.expect("a directory entry").path();
-        if path.is_dir() {
-            rust_files(&path, files);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            files.push(path);
-        }
-    }
-}
-
-/// `shared/src` and every `functions/<name>/src`.
-fn sources() -> Vec<PathBuf> {
-    let root = root();
-    let mut files = Vec::new();
-    rust_files(&root.join("shared/src"), &mut files);
-    let functions = std::fs::read_dir(root.join("functions")).expect("functions/");
-    for function in functions {
-        let src = function.expect("a directory entry").path().join("src");
-        if src.is_dir() {
-            rust_files(&src, &mut files);
-        }
-    }
-    files.sort();
-    files
 }
 
 #[test]

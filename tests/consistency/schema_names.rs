@@ -2,10 +2,8 @@
 //! under its type's bare name, so two `UpdateBody` types in two crates share one entry of
 //! the document, and one of their routes documents the other's body (it happened).
 
+use super::{read, sources};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-use super::{read, root};
 
 /// The types deriving `ToSchema` in `source`, by name.
 fn schema_types(source: &str) -> Vec<String> {
@@ -27,18 +25,6 @@ fn schema_types(source: &str) -> Vec<String> {
     names
 }
 
-/// Every `.rs` file under `dir`.
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// Names given to more than one type, with where.
 fn shared_names(files: &[(String, String)]) -> Vec<String> {
     let mut by_name: BTreeMap<String, Vec<&str>> = BTreeMap::new();
@@ -56,10 +42,7 @@ fn shared_names(files: &[(String, String)]) -> Vec<String> {
 
 #[test]
 fn no_two_schema_types_share_a_name() {
-    let mut paths = Vec::new();
-    rust_files(&root().join("shared/src"), &mut paths);
-    rust_files(&root().join("functions"), &mut paths);
-    let files: Vec<(String, String)> = paths
+    let files: Vec<(String, String)> = sources()
         .iter()
         .map(|p| (p.display().to_string(), read(p)))
         .collect();
