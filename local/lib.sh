@@ -73,8 +73,15 @@ load_env() {
     say "creating local/.env with generated secrets"
     sed -e "s|^JWT_SECRET=$|JWT_SECRET=$(random_secret)|" \
         -e "s|^ADMIN_PASSWORD=$|ADMIN_PASSWORD=$(random_secret)|" \
+        -e "s|^MFA_ENCRYPTION_KEY=$|MFA_ENCRYPTION_KEY=$(random_secret)|" \
         "$LOCAL/.env.example" > "$env_file"
     chmod 600 "$env_file"
+  fi
+  # A local/.env from before the second factor: give it its key.
+  if ! grep -q '^MFA_ENCRYPTION_KEY=.' "$env_file"; then
+    say "adding a generated MFA_ENCRYPTION_KEY to local/.env"
+    sed -i '/^MFA_ENCRYPTION_KEY=$/d' "$env_file"
+    printf 'MFA_ENCRYPTION_KEY=%s\n' "$(random_secret)" >> "$env_file"
   fi
   local line key
   while IFS= read -r line || [[ -n $line ]]; do

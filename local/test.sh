@@ -81,7 +81,6 @@ warm_up() {
     curl -s -o /dev/null --max-time 900 -X "$method" "http://127.0.0.1:$port${path//\{id\}/0}" || true
   done < <(router_routes)
 }
-warm_up
 
 # Contract fuzzing: schemathesis generates requests from the served /openapi.json, as an
 # authenticated user, and checks that no response is a 5xx or breaks the document
@@ -208,14 +207,14 @@ results="$ROOT/target/test-output.log"
 : >"$results"
 status=0
 if [[ $# == 0 ]]; then
-  # Before the tests, not after: while they run, the test databases and builds write so
-  # much under the repository that watch's file watchers overflow ("cannot send event
-  # from fs watcher: sending into a full channel"), and from then on watch no longer
-  # notices a function's death (docs/local-stack-idle-timeout.md). The restart leaves
-  # every function stopped: start them again.
+  # First of all, while only health runs: starting every function (each a `cargo run`
+  # that writes under target/), the test databases and the builds write so much under the
+  # repository that watch's file watchers overflow ("cannot send event from fs watcher:
+  # sending into a full channel"), and from then on watch no longer notices a function's
+  # death (docs/local-stack-idle-timeout.md).
   restart_check || status=$?
-  warm_up
 fi
+warm_up
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee -a "$results" || status=$?
 if [[ $status == 0 && $# == 0 ]]; then
   contract_fuzz || status=$?

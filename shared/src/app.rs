@@ -1,12 +1,14 @@
 //! The per-process state every handler receives: configuration, the pool, token keys and
-//! the password hasher, built once at cold start and reused by every invocation. A
+//! the password hasher (and, where used, the MFA keys), built once at cold start and reused by every invocation. A
 //! function that does not use the database or tokens ([`Uses`]) has neither.
 
 use deadpool_postgres::Pool;
 
+use crate::clock::Clock;
 use crate::config::{Config, ConfigError, Uses};
 use crate::db;
 use crate::error::ApiError;
+use crate::mfa::SecretBox;
 use crate::password::Passwords;
 use crate::tokens::Tokens;
 
@@ -15,12 +17,16 @@ pub struct App {
     pool: Option<Pool>,
     tokens: Option<Tokens>,
     pub passwords: Passwords,
+    /// The keys of TOTP secrets, for the functions that use them ([`App::mfa`]).
+    pub(crate) mfa_keys: Option<SecretBox>,
+    pub clock: Clock,
 }
 
 impl App {
-    /// Reads the environment and builds everything; fails with the variable's name.
+    /// Reads the environment and builds what an HTTP function that serves accounts needs
+    /// ([`Uses::ACCOUNTS`]); fails with the variable's name.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_env_for(Uses::ALL)
+        Self::from_env_for(Uses::ACCOUNTS)
     }
 
     /// Reads only what a function that uses `uses` needs, and builds that.
@@ -33,6 +39,8 @@ impl App {
             pool: config.database.as_ref().map(db::pool).transpose()?,
             tokens: config.tokens.as_ref().map(Tokens::new).transpose()?,
             passwords: Passwords::new(config.passwords.scrypt),
+            mfa_keys: config.mfa.as_ref().map(SecretBox::new),
+            clock: Clock::default(),
             config,
         })
     }

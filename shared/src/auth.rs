@@ -19,6 +19,20 @@ use crate::users::{self, User};
 pub struct Caller {
     pub user: User,
     pub session_id: Uuid,
+    /// How the session's login was authenticated (`pwd`, and `otp` after a second
+    /// factor), from the access token.
+    pub amr: Vec<String>,
+}
+
+impl Caller {
+    /// For an admin action: with `ADMIN_REQUIRE_MFA`, the session must have passed a
+    /// second factor (`otp` in `amr`); 403 `mfa_required` otherwise.
+    pub fn ensure_admin_mfa(&self, app: &App) -> Result<(), ApiError> {
+        match app.config.admin_require_mfa && !self.amr.iter().any(|m| m == "otp") {
+            true => Err(ApiError::AdminMfaRequired),
+            false => Ok(()),
+        }
+    }
 }
 
 impl App {
@@ -50,20 +64,23 @@ impl App {
         Ok(Caller {
             user: User::from_row(&row)?,
             session_id: claims.sid,
+            amr: claims.amr.unwrap_or_default(),
         })
     }
 
-    /// [`App::caller`], who must be an admin: 403 `forbidden` otherwise.
+    /// [`App::caller`], who must be an admin: 403 `forbidden` otherwise, and 403
+    /// `mfa_required` without a second factor under `ADMIN_REQUIRE_MFA`.
     pub async fn admin(
         &self,
         client: &impl GenericClient,
         req: &Request,
     ) -> Result<Caller, ApiError> {
         let caller = self.caller(client, req).await?;
-        match caller.user.is_admin() {
-            true => Ok(caller),
-            false => Err(ApiError::Forbidden),
+        if !caller.user.is_admin() {
+            return Err(ApiError::Forbidden);
         }
+        caller.ensure_admin_mfa(self)?;
+        Ok(caller)
     }
 }
 

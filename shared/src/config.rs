@@ -46,23 +46,35 @@ pub struct Uses {
     pub database: bool,
     /// The token settings with the signing key (`JWT_SECRET` or `JWT_PRIVATE_KEY`).
     pub tokens: bool,
+    /// `MFA_ENCRYPTION_KEY` (and `MFA_PREVIOUS_ENCRYPTION_KEY`): the functions that read
+    /// or write TOTP secrets.
+    pub mfa: bool,
 }
 
 impl Uses {
-    /// Every HTTP function that reads accounts and issues or checks tokens.
+    /// Everything: the functions that check or set up TOTP codes, and tests.
     pub const ALL: Self = Self {
         database: true,
         tokens: true,
+        mfa: true,
+    };
+    /// Every other HTTP function that reads accounts and issues or checks tokens.
+    pub const ACCOUNTS: Self = Self {
+        database: true,
+        tokens: true,
+        mfa: false,
     };
     /// `health`, `migrate` and `maintenance`: the database, no signing key.
     pub const DATABASE: Self = Self {
         database: true,
         tokens: false,
+        mfa: false,
     };
     /// `jwks`: the published keys, no database.
     pub const TOKENS: Self = Self {
         database: false,
         tokens: true,
+        mfa: false,
     };
 }
 
@@ -91,7 +103,29 @@ pub struct Config {
     /// `AUDIT_RETENTION_DAYS`: `maintenance` deletes audit events older than this many
     /// days. Default 365.
     pub audit_retention_days: i32,
+    /// `None` for a function that does not use TOTP secrets ([`Uses`]).
+    pub mfa: Option<MfaConfig>,
+    /// `ADMIN_REQUIRE_MFA`: admin actions need a session signed in with a second factor
+    /// (`otp` in `amr`); 403 `mfa_required` otherwise. Default true in production, false
+    /// otherwise.
+    pub admin_require_mfa: bool,
 }
+
+/// The keys that encrypt TOTP secrets at rest (`shared::mfa`).
+pub struct MfaConfig {
+    /// `MFA_ENCRYPTION_KEY`: at least 32 bytes of secret text; every secret is written
+    /// under it.
+    pub key: SecretString,
+    /// `MFA_PREVIOUS_ENCRYPTION_KEY`: the key before a rotation; secrets written under it
+    /// are still read, and `migrate` re-encrypts them under the current key.
+    pub previous_key: Option<SecretString>,
+    /// `MFA_ISSUER`: the name authenticator apps show for the account. Default
+    /// `Latchkey`.
+    pub issuer: String,
+}
+
+/// The shortest `MFA_ENCRYPTION_KEY` accepted.
+pub const MIN_MFA_KEY_BYTES: usize = 32;
 
 /// `USER_DIRECTORY`: `members` (default) lets every signed-in user list users and read
 /// others' public view; `admins` keeps the directory to admins (others: 403 `forbidden`).
@@ -261,10 +295,10 @@ impl Config {
         Self::from_lookup_for(|name| std::env::var(name).ok(), uses)
     }
 
-    /// Reads the whole configuration through `lookup`, so tests can configure without
-    /// touching the process environment.
+    /// Reads an HTTP function's configuration ([`Uses::ACCOUNTS`]) through `lookup`, so
+    /// tests can configure without touching the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Self::from_lookup_for(lookup, Uses::ALL)
+        Self::from_lookup_for(lookup, Uses::ACCOUNTS)
     }
 
     /// Reads what `uses` asks for through `lookup`; the database and token settings of a
@@ -373,6 +407,16 @@ impl Config {
         let mail = mail_config(&var, production)?;
         let exact_total_limit = number(&var, "EXACT_TOTAL_LIMIT", 10_000, 1..=10_000_000)?;
         let audit_retention_days = number(&var, "AUDIT_RETENTION_DAYS", 365, 1..=3_650)?;
+        let mfa = match uses.mfa {
+            true => Some(mfa_config(&var)?),
+            false => None,
+        };
+        let admin_require_mfa = match var("ADMIN_REQUIRE_MFA").as_deref() {
+            None => production,
+            Some("true") => true,
+            Some("false") => false,
+            Some(_) => return Err(problem("ADMIN_REQUIRE_MFA", "must be true or false")),
+        };
 
         Ok(Config {
             environment,
@@ -389,6 +433,8 @@ impl Config {
             mail,
             exact_total_limit,
             audit_retention_days,
+            mfa,
+            admin_require_mfa,
         })
     }
 }
@@ -583,6 +629,22 @@ fn loopback_only(pg: &tokio_postgres::Config) -> bool {
             }
             Host::Unix(_) => true,
         })
+}
+
+fn mfa_config(var: &impl Fn(&str) -> Option<String>) -> Result<MfaConfig, ConfigError> {
+    let key = |name: &'static str| match var(name) {
+        Some(key) if key.len() < MIN_MFA_KEY_BYTES => Err(problem(
+            name,
+            format!("must be at least {MIN_MFA_KEY_BYTES} bytes of random text"),
+        )),
+        key => Ok(key.map(SecretString::from)),
+    };
+    Ok(MfaConfig {
+        key: key("MFA_ENCRYPTION_KEY")?
+            .ok_or_else(|| problem("MFA_ENCRYPTION_KEY", "is required"))?,
+        previous_key: key("MFA_PREVIOUS_ENCRYPTION_KEY")?,
+        issuer: var("MFA_ISSUER").unwrap_or_else(|| "Latchkey".to_owned()),
+    })
 }
 
 fn hs256_secret(

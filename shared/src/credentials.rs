@@ -37,9 +37,12 @@ const ALL_IPS: &str = "*";
 /// Whose password is being checked.
 pub enum Claimant<'a> {
     /// An account, with the stored hash the password is checked against.
+    /// `second_factor`: the account has MFA on, so a right password alone does not reset
+    /// the count of earlier failures (a login's completed mfa-verify does).
     Account {
         user_id: i64,
         password_hash: &'a str,
+        second_factor: bool,
     },
     /// An identifier (already normalized, see `identity::lookup_key`) that names no
     /// account: a dummy hash is verified, and the identifier is locked like an account.
@@ -51,7 +54,7 @@ impl Claimant<'_> {
     /// identifier itself is never stored).
     fn subject(&self) -> String {
         match self {
-            Self::Account { user_id, .. } => format!("user:{user_id}"),
+            Self::Account { user_id, .. } => account_subject(*user_id),
             Self::Unknown { lookup_key } => {
                 let digest = Sha256::new()
                     .chain_update(b"latchkey login lock\0")
@@ -78,6 +81,10 @@ impl Claimant<'_> {
     }
 }
 
+fn account_subject(user_id: i64) -> String {
+    format!("user:{user_id}")
+}
+
 /// The outcome of a password check that was allowed to run.
 pub enum Checked {
     /// The password is right. `current_hash` is the stored hash now: the verified one, or
@@ -91,33 +98,41 @@ pub enum Checked {
     Invalid,
 }
 
-/// A stored hash (or none, for an unknown identifier) held together with the attempt
-/// counted against its lock: what exists between claiming an attempt and verifying it.
-/// Verifying consumes it, and only a success gives the attempt back.
-pub struct HashAndLock<'a> {
-    claimant: Claimant<'a>,
+/// One password or code check counted against its subject's lock for one client IP,
+/// before anything is evaluated. A success gives it back; a failure leaves it counted.
+pub struct Attempt {
     subject: String,
     ip: String,
+    user_id: Option<i64>,
     /// Whether this attempt locked the subject, should it fail: `"ip"` for this client
     /// IP, `"all_ips"` for the cross-IP cap.
     locks: Option<&'static str>,
 }
 
-impl<'a> HashAndLock<'a> {
-    /// Counts an attempt for `claimant` from `origin` before anything is evaluated; 429
-    /// `too_many_attempts` (with the seconds left) while the subject is locked for that
-    /// IP or across all IPs.
-    pub async fn claim(
+impl Attempt {
+    /// Counts a code check (a second factor) for account `user_id` from `origin`: the
+    /// same lock as its passwords. 429 `too_many_attempts` while locked.
+    pub async fn claim_for_account(
         client: &impl GenericClient,
-        claimant: Claimant<'a>,
+        user_id: i64,
         origin: &Origin,
     ) -> Result<Self, ApiError> {
-        let subject = claimant.subject();
+        Self::claim(client, account_subject(user_id), Some(user_id), origin).await
+    }
+
+    /// Counts an attempt on `subject` from `origin` before anything is evaluated; 429
+    /// `too_many_attempts` (with the seconds left) while the subject is locked for that
+    /// IP or across all IPs.
+    async fn claim(
+        client: &impl GenericClient,
+        subject: String,
+        user_id: Option<i64>,
+        origin: &Origin,
+    ) -> Result<Self, ApiError> {
         let ip = origin.ip_key();
         // One statement, so concurrent attempts serialize on the rows: the per-IP row is
         // counted (and locked when this attempt is the fifth) unless already locked; only
         // then is the cross-IP row counted, unless it reached the cap.
-        let user_id = claimant.user_id();
         let row = client
             .query_typed_one(
                 "WITH ip_row AS (
@@ -166,9 +181,9 @@ impl<'a> HashAndLock<'a> {
                     None
                 };
                 return Ok(Self {
-                    claimant,
                     subject,
                     ip,
+                    user_id,
                     locks,
                 });
             }
@@ -185,25 +200,104 @@ impl<'a> HashAndLock<'a> {
         Err(ApiError::TooManyAttempts { retry_after_secs })
     }
 
+    /// A success: the subject's count for this IP and across IPs start again from zero.
+    pub async fn give_back(&self, client: &impl GenericClient) -> Result<(), ApiError> {
+        client
+            .execute_typed(
+                "DELETE FROM login_locks WHERE subject = $1 AND ip IN ($2, $3)",
+                &[
+                    (&self.subject, Type::TEXT),
+                    (&self.ip, Type::TEXT),
+                    (&ALL_IPS, Type::TEXT),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A right password of an account whose login still needs its second factor: this
+    /// attempt is taken back (with the lock it would have set), but earlier failures stay
+    /// counted; only the completed second step resets them ([`Attempt::give_back`]).
+    pub async fn take_back(&self, client: &impl GenericClient) -> Result<(), ApiError> {
+        client
+            .execute_typed(
+                "UPDATE login_locks SET failures = failures - 1,
+                        locked_until = CASE WHEN failures - 1 >= $4 THEN locked_until END
+                 WHERE subject = $1 AND ip IN ($2, $3) AND failures > 0",
+                &[
+                    (&self.subject, Type::TEXT),
+                    (&self.ip, Type::TEXT),
+                    (&ALL_IPS, Type::TEXT),
+                    (&MAX_FAILURES, Type::INT4),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A failure: the attempt stays counted; when it locked the subject, an
+    /// `account_locked` event says so.
+    pub async fn failed(
+        &self,
+        client: &impl GenericClient,
+        origin: &Origin,
+    ) -> Result<(), ApiError> {
+        if let Some(scope) = self.locks {
+            let locked = NewEvent::to_user(EventType::AccountLocked, self.user_id, None)
+                .detail(serde_json::json!({"scope": scope}));
+            events::record(client, origin, locked).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A stored hash (or none, for an unknown identifier) held together with the attempt
+/// counted against its lock: what exists between claiming an attempt and verifying it.
+/// Verifying consumes it, and only a success gives the attempt back; a failure that
+/// locks the subject is recorded (`account_locked`).
+pub struct HashAndLock<'a> {
+    claimant: Claimant<'a>,
+    attempt: Attempt,
+}
+
+impl<'a> HashAndLock<'a> {
+    /// Counts an attempt for `claimant` from `origin` before anything is evaluated (see
+    /// [`Attempt`]).
+    pub async fn claim(
+        client: &impl GenericClient,
+        claimant: Claimant<'a>,
+        origin: &Origin,
+    ) -> Result<Self, ApiError> {
+        let attempt =
+            Attempt::claim(client, claimant.subject(), claimant.user_id(), origin).await?;
+        Ok(Self { claimant, attempt })
+    }
+
     /// Verifies `password` (against a dummy hash for an unknown identifier: the same
-    /// cost). Right: the attempt is given back, the subject's count for this IP and
-    /// across IPs reset, and a hash with weaker parameters than configured replaced.
-    /// Wrong: the attempt stays counted.
+    /// cost). Right: the attempt is given back and the subject's count for this IP and
+    /// across IPs reset (with a second factor still to pass, only this attempt is taken
+    /// back), and a hash
+    /// with weaker parameters than configured replaced. Wrong: the attempt stays counted.
     pub async fn verify(
         self,
         app: &App,
         client: &impl GenericClient,
         password: &SecretString,
+        origin: &Origin,
     ) -> Result<Checked, ApiError> {
         let verdict = app
             .passwords
             .verify(password, self.claimant.password_hash())
             .await?;
+        if !matches!(verdict, Verdict::Valid { .. }) {
+            self.attempt.failed(client, origin).await?;
+        }
         let (
             Verdict::Valid { needs_rehash },
             Claimant::Account {
                 user_id,
                 password_hash,
+                second_factor,
             },
         ) = (verdict, &self.claimant)
         else {
@@ -213,7 +307,10 @@ impl<'a> HashAndLock<'a> {
             true => Some(app.passwords.hash(password).await?),
             false => None,
         };
-        give_back(client, &self.subject, &self.ip).await?;
+        match second_factor {
+            true => self.attempt.take_back(client).await?,
+            false => self.attempt.give_back(client).await?,
+        }
         if let Some(new_hash) = &new_hash {
             rehash(client, *user_id, password_hash, new_hash).await?;
         }
@@ -237,13 +334,7 @@ impl App {
     ) -> Result<Checked, ApiError> {
         let user_id = claimant.user_id();
         let held = HashAndLock::claim(client, claimant, origin).await?;
-        let locks = held.locks;
-        let checked = held.verify(self, client, password).await?;
-        if let (Checked::Invalid, Some(scope)) = (&checked, locks) {
-            let locked = NewEvent::to_user(EventType::AccountLocked, user_id, None)
-                .detail(serde_json::json!({"scope": scope}));
-            events::record(client, origin, locked).await?;
-        }
+        let checked = held.verify(self, client, password, origin).await?;
         match &checked {
             Checked::Valid { rehashed, .. } => tracing::info!(
                 user_id,
@@ -285,6 +376,7 @@ impl App {
         let claimant = Claimant::Account {
             user_id,
             password_hash: &password_hash,
+            second_factor: false,
         };
         match self
             .check_password(client, claimant, password, origin)
@@ -310,21 +402,6 @@ async fn locked_for(client: &impl GenericClient, subject: &str, ip: &str) -> Res
         None => None,
     };
     Ok(secs.unwrap_or(1).max(1) as u64)
-}
-
-/// A success: the subject's count for this IP and across IPs start again from zero.
-async fn give_back(client: &impl GenericClient, subject: &str, ip: &str) -> Result<(), ApiError> {
-    client
-        .execute_typed(
-            "DELETE FROM login_locks WHERE subject = $1 AND ip IN ($2, $3)",
-            &[
-                (&subject, Type::TEXT),
-                (&ip, Type::TEXT),
-                (&ALL_IPS, Type::TEXT),
-            ],
-        )
-        .await?;
-    Ok(())
 }
 
 /// Stores `new_hash` only if `verified_hash` is still the stored hash (a password changed
@@ -395,6 +472,7 @@ mod tests {
         let account = Claimant::Account {
             user_id: 7,
             password_hash: "",
+            second_factor: false,
         };
         assert_eq!(account.subject(), "user:7");
     }

@@ -28,6 +28,15 @@ pub enum BodyErrors<'a> {
     PayloadTooLarge(ErrorBody<'a>),
 }
 
+/// Routes that check the caller's password or a code, counted against the account's lock.
+#[derive(IntoResponses)]
+pub enum LockErrors<'a> {
+    /// `too_many_attempts`: too many wrong passwords or codes in a row; `Retry-After` says
+    /// when the lock ends.
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds until the lock ends.")))]
+    Locked(ErrorBody<'a>),
+}
+
 /// Routes that take a mailed link's token in a JSON body.
 #[derive(IntoResponses)]
 pub enum LinkBodyErrors<'a> {
@@ -67,7 +76,8 @@ pub enum AdminUserErrors<'a> {
     /// `validation_failed`: the id is not a positive integer.
     #[response(status = 400)]
     BadId(ErrorBody<'a>),
-    /// `forbidden`: the caller is not an admin (nothing changes).
+    /// `forbidden`: the caller is not an admin (nothing changes). `mfa_required`: with
+    /// `ADMIN_REQUIRE_MFA`, the admin's session was not signed in with a second factor.
     #[response(status = 403)]
     Forbidden(ErrorBody<'a>),
     /// `not_found`: no such user.

@@ -38,6 +38,18 @@ pub enum ApiError {
     /// 401 `invalid_credentials`: unknown login or wrong password, indistinguishably.
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// 401 `invalid_code`: a wrong, replayed or malformed TOTP code or recovery code;
+    /// counted against the account's lock.
+    #[error("invalid code")]
+    InvalidCode,
+    /// 401 `invalid_mfa_token`: an `mfa_token` that is unknown, expired, spent, or void
+    /// (the password, the second factor or the disabled state changed since).
+    #[error("invalid mfa token")]
+    InvalidMfaToken,
+    /// 401 `mfa_required`: the account has a second factor, and this change needs its
+    /// `code` or a `recovery_code` too.
+    #[error("mfa code required")]
+    MfaCodeRequired,
     /// 403 `forbidden`: authenticated, but not allowed to do this.
     #[error("forbidden")]
     Forbidden,
@@ -52,6 +64,10 @@ pub enum ApiError {
     /// for it.
     #[error("account disabled")]
     AccountDisabled,
+    /// 403 `mfa_required`: with `ADMIN_REQUIRE_MFA`, an admin action needs a session
+    /// signed in with a second factor (`otp` in `amr`).
+    #[error("admin session without a second factor")]
+    AdminMfaRequired,
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
@@ -65,6 +81,15 @@ pub enum ApiError {
     /// 409 `no_email`: the account has no email to send a mail to.
     #[error("no email")]
     NoEmail,
+    /// 409 `mfa_enabled`: the account already has a second factor.
+    #[error("mfa already enabled")]
+    MfaEnabled,
+    /// 409 `mfa_not_enabled`: the account has no second factor to use or turn off.
+    #[error("mfa not enabled")]
+    MfaNotEnabled,
+    /// 409 `mfa_setup_missing`: no TOTP setup is waiting for confirmation.
+    #[error("no pending mfa setup")]
+    MfaSetupMissing,
     /// 413 `payload_too_large`: a body over [`crate::request::MAX_BODY_BYTES`].
     #[error("payload too large")]
     PayloadTooLarge,
@@ -94,7 +119,9 @@ pub struct ErrorBody<'a> {
     status: &'static str,
     /// What went wrong, in snake_case: `invalid_json`, `validation_failed`, `invalid_link`,
     /// `missing_token`, `invalid_token`, `token_reused`, `invalid_credentials`, `forbidden`,
-    /// `wrong_password`, `email_unverified`, `not_found`, `user_exists`, `last_admin`, `no_email`, `payload_too_large`,
+    /// `wrong_password`, `email_unverified`, `account_disabled`, `invalid_code`, `invalid_mfa_token`,
+    /// `mfa_required`, `not_found`, `user_exists`, `last_admin`, `no_email`, `mfa_enabled`,
+    /// `mfa_not_enabled`, `mfa_setup_missing`, `payload_too_large`,
     /// `too_many_attempts`, `rate_limited`, `database_unavailable`, `internal_error`.
     code: &'static str,
     /// One human sentence.
@@ -125,13 +152,22 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             Self::MissingToken | Self::InvalidToken | Self::TokenReused => StatusCode::UNAUTHORIZED,
-            Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::InvalidCredentials
+            | Self::InvalidCode
+            | Self::InvalidMfaToken
+            | Self::MfaCodeRequired => StatusCode::UNAUTHORIZED,
             Self::Forbidden
             | Self::WrongPassword
             | Self::EmailUnverified
-            | Self::AccountDisabled => StatusCode::FORBIDDEN,
+            | Self::AccountDisabled
+            | Self::AdminMfaRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::UserExists | Self::LastAdmin | Self::NoEmail => StatusCode::CONFLICT,
+            Self::UserExists
+            | Self::LastAdmin
+            | Self::NoEmail
+            | Self::MfaEnabled
+            | Self::MfaNotEnabled
+            | Self::MfaSetupMissing => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyAttempts { .. } | Self::RateLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -150,6 +186,9 @@ impl ApiError {
             Self::InvalidToken => "invalid_token",
             Self::TokenReused => "token_reused",
             Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidCode => "invalid_code",
+            Self::InvalidMfaToken => "invalid_mfa_token",
+            Self::MfaCodeRequired | Self::AdminMfaRequired => "mfa_required",
             Self::Forbidden => "forbidden",
             Self::WrongPassword => "wrong_password",
             Self::EmailUnverified => "email_unverified",
@@ -158,6 +197,9 @@ impl ApiError {
             Self::UserExists => "user_exists",
             Self::LastAdmin => "last_admin",
             Self::NoEmail => "no_email",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaNotEnabled => "mfa_not_enabled",
+            Self::MfaSetupMissing => "mfa_setup_missing",
             Self::PayloadTooLarge => "payload_too_large",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::RateLimited { .. } => "rate_limited",
@@ -177,6 +219,16 @@ impl ApiError {
                 "The refresh token was already used; the session has been revoked."
             }
             Self::InvalidCredentials => "Invalid login or password.",
+            Self::InvalidCode => "The code is wrong, expired or already used.",
+            Self::InvalidMfaToken => {
+                "The sign-in step expired or is no longer valid; log in again."
+            }
+            Self::MfaCodeRequired => {
+                "This change needs a code from your authenticator or a recovery code."
+            }
+            Self::AdminMfaRequired => {
+                "Admin actions need a session signed in with a second factor."
+            }
             Self::Forbidden => "You are not allowed to do this.",
             Self::WrongPassword => "The password is wrong.",
             Self::EmailUnverified => "Verify your email address first.",
@@ -185,6 +237,9 @@ impl ApiError {
             Self::UserExists => "User already exists",
             Self::LastAdmin => "This is the last admin: promote another account first.",
             Self::NoEmail => "The account has no email address.",
+            Self::MfaEnabled => "A second factor is already on; turn it off first.",
+            Self::MfaNotEnabled => "The account has no second factor.",
+            Self::MfaSetupMissing => "Start a TOTP setup first.",
             Self::PayloadTooLarge => "The request body is larger than 64 KiB.",
             Self::TooManyAttempts { .. } => "Too many failed attempts; try again later.",
             Self::RateLimited { .. } => "Too many requests from your address; try again later.",

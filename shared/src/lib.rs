@@ -8,6 +8,7 @@
 pub mod app;
 pub mod auth;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod contacts;
 pub mod credentials;
@@ -18,6 +19,7 @@ pub mod events;
 pub mod identity;
 pub mod lambda;
 pub mod mail;
+pub mod mfa;
 pub mod one_time_tokens;
 pub mod password;
 pub mod ratelimit;

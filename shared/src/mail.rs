@@ -99,6 +99,39 @@ impl Messages<'_> {
         self.mail(to, "Your password was changed", body, None)
     }
 
+    pub fn mfa_enabled(&self, to: &str) -> Mail {
+        let body = "A second factor (an authenticator app) was just turned on for your \
+                    account, and every other session was signed out. Logins now also ask \
+                    for a code from the app.\n\nIf it was not you, reset your password now \
+                    and contact us.\n"
+            .to_owned();
+        self.mail(to, "Two-step login is on", body, None)
+    }
+
+    /// After the second factor was turned off, by the user or (`by_admin`) by an admin.
+    pub fn mfa_disabled(&self, to: &str, by_admin: bool) -> Mail {
+        let who = match by_admin {
+            true => "by an administrator, at your request or theirs",
+            false => "from your account",
+        };
+        let body = format!(
+            "The second factor of your account was just turned off {who}; logins need \
+             only the password again.\n\nIf you did not expect this, reset your password \
+             now and contact us.\n"
+        );
+        self.mail(to, "Two-step login is off", body, None)
+    }
+
+    pub fn recovery_code_used(&self, to: &str, remaining: i64) -> Mail {
+        let body = format!(
+            "One of your recovery codes was just used to sign in or confirm a change; \
+             {remaining} remain. Each works once: to get new ones, turn the second factor \
+             off and on again.\n\nIf it was not you, reset your password now and \
+             contact us.\n"
+        );
+        self.mail(to, "A recovery code was used", body, None)
+    }
+
     pub fn password_reset(&self, to: &str) -> Mail {
         let body = "The password of your account was just reset with a link sent to this \
                     address, and every session was signed out.\n\nIf it was not you, reset \
@@ -227,9 +260,9 @@ pub async fn queue_link(
     let ttl = match kind {
         Kind::VerifyEmail => config.verification_ttl,
         Kind::ResetPassword => config.reset_ttl,
-        Kind::RevertEmail => {
+        Kind::RevertEmail | Kind::MfaLogin => {
             return Err(ApiError::internal(
-                "revert links go only with an email change",
+                "only verification and reset links are asked for by mail",
             ));
         }
     };

@@ -36,6 +36,10 @@ pub enum Kind {
     RevertEmail,
     /// Sets a new password; void once the email or the password changed.
     ResetPassword,
+    /// The `mfa_token` a correct password earns an account with a second factor: the
+    /// second step of that login. Never mailed; void once the password or the second
+    /// factor changed, and voided ([`void_live`]) when the account is disabled.
+    MfaLogin,
 }
 
 impl Kind {
@@ -44,24 +48,33 @@ impl Kind {
             Self::VerifyEmail => "verify_email",
             Self::RevertEmail => "revert_email",
             Self::ResetPassword => "reset_password",
+            Self::MfaLogin => "mfa_login",
         }
     }
 
     /// SQL over the token `t` and its user `u`: true while a token of this kind still
     /// applies to the account as it is now.
-    fn still_applies(self) -> &'static str {
+    fn still_applies(self) -> String {
         match self {
-            Self::VerifyEmail => "(t.email = u.email OR t.email = u.pending_email)",
-            Self::RevertEmail => "true",
+            Self::VerifyEmail => "(t.email = u.email OR t.email = u.pending_email)".to_owned(),
+            Self::RevertEmail => "true".to_owned(),
             Self::ResetPassword => {
-                "(t.email = u.email AND t.bound_state = sha256(convert_to(u.password_hash, 'UTF8')))"
+                format!("(t.email = u.email AND t.bound_state = {})", self.binding())
             }
+            Self::MfaLogin => format!("t.bound_state = {}", self.binding()),
         }
     }
 
-    /// Whether a password change voids tokens of this kind.
-    fn bound_to_password(self) -> bool {
-        self == Self::ResetPassword
+    /// SQL over the user `u`: the state a token of this kind is bound to at issue
+    /// (`bound_state`), NULL for kinds bound to none. [`Kind::still_applies`] compares it.
+    fn binding(self) -> &'static str {
+        match self {
+            Self::ResetPassword => "sha256(convert_to(u.password_hash, 'UTF8'))",
+            Self::MfaLogin => {
+                "sha256(convert_to(u.password_hash, 'UTF8') || coalesce(u.totp_secret, ''))"
+            }
+            Self::VerifyEmail | Self::RevertEmail => "NULL::bytea",
+        }
     }
 }
 
@@ -69,7 +82,7 @@ impl Kind {
 pub struct RawToken(SecretString);
 
 impl RawToken {
-    fn generate() -> (Self, Vec<u8>) {
+    pub(crate) fn generate() -> (Self, Vec<u8>) {
         let mut bytes = [0u8; TOKEN_BYTES];
         rand::rng().fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -149,6 +162,30 @@ pub async fn issue(
     email: Option<&str>,
     ttl: Duration,
 ) -> Result<Option<RawToken>, ApiError> {
+    issue_if(client, user_id, kind, email, ttl, None).await
+}
+
+/// [`issue`], only while the account's password hash is `verified_hash` (the one a
+/// password was just checked against) and the account is enabled: `None` otherwise. For
+/// the `mfa_token` a password check earns, bound to that check.
+pub async fn issue_after_password(
+    client: &impl GenericClient,
+    user_id: i64,
+    kind: Kind,
+    ttl: Duration,
+    verified_hash: &str,
+) -> Result<Option<RawToken>, ApiError> {
+    issue_if(client, user_id, kind, None, ttl, Some(verified_hash)).await
+}
+
+async fn issue_if(
+    client: &impl GenericClient,
+    user_id: i64,
+    kind: Kind,
+    email: Option<&str>,
+    ttl: Duration,
+    verified_hash: Option<&str>,
+) -> Result<Option<RawToken>, ApiError> {
     // The account's row lock orders concurrent issues: each supersedes the one before.
     users::lock(client, user_id).await?;
     client
@@ -159,20 +196,23 @@ pub async fn issue(
         )
         .await?;
     let (token, token_hash) = RawToken::generate();
+    let sql = format!(
+        "INSERT INTO one_time_tokens (token_hash, user_id, kind, email, bound_state, expires_at)
+         SELECT $3, u.id, $2, $4, {}, now() + make_interval(secs => $5)
+         FROM users u
+         WHERE u.id = $1 AND ($6::text IS NULL OR (u.password_hash = $6 AND NOT u.disabled))",
+        kind.binding()
+    );
     let inserted = client
         .execute_typed(
-            "INSERT INTO one_time_tokens (token_hash, user_id, kind, email, bound_state, expires_at)
-             SELECT $3, u.id, $2, $4,
-                    CASE WHEN $5 THEN sha256(convert_to(u.password_hash, 'UTF8')) END,
-                    now() + make_interval(secs => $6)
-             FROM users u WHERE u.id = $1",
+            &sql,
             &[
                 (&user_id, Type::INT8),
                 (&kind.as_str(), Type::TEXT),
                 (&token_hash, Type::BYTEA),
                 (&email, Type::TEXT),
-                (&kind.bound_to_password(), Type::BOOL),
                 (&ttl.as_secs_f64(), Type::FLOAT8),
+                (&verified_hash, Type::TEXT),
             ],
         )
         .await?;
@@ -218,6 +258,66 @@ pub async fn spend(
         user_id: row.try_get("user_id")?,
         email: row.try_get("email")?,
     })
+}
+
+/// Voids every live token of `kind` of `user_id` (e.g. the login challenges of an account
+/// being disabled: enabling it again must not revive them). Returns how many.
+pub async fn void_live(
+    client: &impl GenericClient,
+    user_id: i64,
+    kind: Kind,
+) -> Result<u64, ApiError> {
+    Ok(client
+        .execute_typed(
+            "UPDATE one_time_tokens SET superseded_at = now()
+             WHERE user_id = $1 AND kind = $2 AND used_at IS NULL AND superseded_at IS NULL",
+            &[(&user_id, Type::INT8), (&kind.as_str(), Type::TEXT)],
+        )
+        .await?)
+}
+
+/// What a presented token of `kind` says before it is spent: whose it is, whether it
+/// could be spent now, and the account's state the route must check first. `None` for a
+/// token that is unknown or of another kind; 400 `invalid_link` for one that is no token.
+#[derive(Debug)]
+pub struct Peeked {
+    pub user_id: i64,
+    /// Unspent, unexpired, not superseded, and not void ([`Kind::still_applies`]).
+    pub live: bool,
+    pub disabled: bool,
+    pub mfa_enabled: bool,
+}
+
+/// Reads a token without spending it (see [`Peeked`]).
+pub async fn peek(
+    client: &impl GenericClient,
+    kind: Kind,
+    token: &str,
+) -> Result<Option<Peeked>, ApiError> {
+    let token_hash = presented_hash(token)?;
+    let sql = format!(
+        "SELECT t.user_id, u.disabled, u.mfa_enabled,
+                (t.used_at IS NULL AND t.superseded_at IS NULL AND t.expires_at > now()
+                 AND {}) AS live
+         FROM one_time_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = $1 AND t.kind = $2",
+        kind.still_applies()
+    );
+    let row = client
+        .query_typed_opt(
+            &sql,
+            &[(&token_hash, Type::BYTEA), (&kind.as_str(), Type::TEXT)],
+        )
+        .await?;
+    row.map(|row| {
+        Ok(Peeked {
+            user_id: row.try_get("user_id")?,
+            live: row.try_get::<_, Option<bool>>("live")?.unwrap_or(false),
+            disabled: row.try_get("disabled")?,
+            mfa_enabled: row.try_get("mfa_enabled")?,
+        })
+    })
+    .transpose()
 }
 
 /// A token of `kind` that was already spent, if `token` is one (for answering a second

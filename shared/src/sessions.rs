@@ -39,16 +39,35 @@ impl NewSession {
     }
 }
 
-/// Opens a session for `user_id` that lives `ttl` unless refreshed.
+/// Opens a session for `user_id` that lives `ttl` unless refreshed, authenticated by a
+/// password (`amr` `["pwd"]`).
 pub async fn open(
     client: &impl GenericClient,
     user_id: i64,
     ttl: Duration,
 ) -> Result<NewSession, ApiError> {
+    open_with(client, user_id, ttl, &["pwd"]).await
+}
+
+/// [`open`] for a login that passed a second factor too (`amr` `["pwd", "otp"]`).
+pub async fn open_after_second_factor(
+    client: &impl GenericClient,
+    user_id: i64,
+    ttl: Duration,
+) -> Result<NewSession, ApiError> {
+    open_with(client, user_id, ttl, &["pwd", "otp"]).await
+}
+
+async fn open_with(
+    client: &impl GenericClient,
+    user_id: i64,
+    ttl: Duration,
+    amr: &[&str],
+) -> Result<NewSession, ApiError> {
     let refresh_jti = Uuid::new_v4();
     let sql = format!(
-        "INSERT INTO sessions (user_id, refresh_jti, expires_at)
-         VALUES ($1, $2, now() + make_interval(secs => $3))
+        "INSERT INTO sessions (user_id, refresh_jti, expires_at, amr)
+         VALUES ($1, $2, now() + make_interval(secs => $3), $4)
          RETURNING id, {RETURNING}"
     );
     let row = client
@@ -58,6 +77,7 @@ pub async fn open(
                 (&user_id, Type::INT8),
                 (&refresh_jti, Type::UUID),
                 (&ttl.as_secs_f64(), Type::FLOAT8),
+                (&amr, Type::TEXT_ARRAY),
             ],
         )
         .await?;
@@ -203,11 +223,35 @@ pub async fn revoke_all(
     user_id: i64,
     reason: &str,
 ) -> Result<u64, ApiError> {
+    revoke_all_but(client, user_id, None, reason).await
+}
+
+/// Revokes every live session of `user_id` but `keep` (the caller's own); returns how
+/// many.
+pub async fn revoke_others(
+    client: &impl GenericClient,
+    user_id: i64,
+    keep: Uuid,
+    reason: &str,
+) -> Result<u64, ApiError> {
+    revoke_all_but(client, user_id, Some(keep), reason).await
+}
+
+async fn revoke_all_but(
+    client: &impl GenericClient,
+    user_id: i64,
+    keep: Option<Uuid>,
+    reason: &str,
+) -> Result<u64, ApiError> {
     Ok(client
         .execute_typed(
             "UPDATE sessions SET revoked_at = now(), revoked_reason = $2
-             WHERE user_id = $1 AND revoked_at IS NULL",
-            &[(&user_id, Type::INT8), (&reason, Type::TEXT)],
+             WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3)",
+            &[
+                (&user_id, Type::INT8),
+                (&reason, Type::TEXT),
+                (&keep, Type::UUID),
+            ],
         )
         .await?)
 }

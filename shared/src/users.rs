@@ -14,13 +14,13 @@ use crate::identity::Role;
 
 /// The columns [`User::from_row`] reads, for a `users` table aliased `u`.
 pub const COLUMNS: &str = "u.id, u.login, u.name, u.email, u.pending_email, u.email_verified, \
-    u.phone, u.role, u.disabled, u.created_at, u.updated_at";
+    u.phone, u.role, u.disabled, u.mfa_enabled, u.created_at, u.updated_at";
 
 /// A user, serialized as the contract's full object. Never holds the password hash.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": 1, "login": "john@mail.com", "name": "John",
     "email": "john@mail.com", "pending_email": null, "phone": null, "role": "user", "email_verified": false,
-    "disabled": false, "created_at": "2026-11-22T03:21:11Z", "updated_at": "2026-11-22T03:21:11Z"}))]
+    "disabled": false, "mfa_enabled": false, "created_at": "2026-11-22T03:21:11Z", "updated_at": "2026-11-22T03:21:11Z"}))]
 pub struct User {
     pub id: i64,
     /// Unique case-insensitively, across logins, emails and phones.
@@ -37,6 +37,8 @@ pub struct User {
     pub email_verified: bool,
     /// Set by an admin: the account's sessions were revoked and no route opens a new one.
     pub disabled: bool,
+    /// True while a second factor (TOTP) is on: a password login then needs a code too.
+    pub mfa_enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -187,6 +189,7 @@ impl User {
             phone: row.try_get("phone")?,
             role: Role::parse(&role).map_err(ApiError::internal)?,
             disabled: row.try_get("disabled")?,
+            mfa_enabled: row.try_get("mfa_enabled")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })

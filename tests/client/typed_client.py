@@ -49,6 +49,7 @@ def main(base_url: str) -> None:
     me_client = AuthenticatedClient(base_url=base_url, token=signed_in.access_token)
     me = expect(MeResponse, get_me.sync(client=me_client))
     assert me.user.id == registered.user.id and me.user.disabled is False
+    assert me.user.mfa_enabled is False
 
     created = expect(
         ContactCreatedResponse,

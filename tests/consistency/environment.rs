@@ -1,7 +1,8 @@
 //! Least privilege in `template.yaml`: each function is deployed with only the secrets it
-//! uses. The functions' own declarations (`USES` in `health`, `jwks`, `migrate` and
-//! `maintenance`; every other HTTP function uses everything, `docs` nothing) decide what
-//! is allowed, and each function must also start with exactly what it is given.
+//! uses. The functions' own declarations (`USES` in `health`, `jwks`, `migrate`,
+//! `maintenance` and the functions that check TOTP codes; every other HTTP function uses
+//! `Uses::ACCOUNTS`, `docs` nothing) decide what is allowed, and each function must also
+//! start with exactly what it is given.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -19,6 +20,8 @@ const SECRETS: &[&str] = &[
     "ADMIN_PASSWORD",
     "SMTP_URL",
     "API_DATABASE_URL",
+    "MFA_ENCRYPTION_KEY",
+    "MFA_PREVIOUS_ENCRYPTION_KEY",
 ];
 
 /// What a function's code reads, by its binary's name; `None` for `docs`, which reads no
@@ -30,7 +33,13 @@ fn uses(binary: &str) -> Option<Uses> {
         "jwks" => Some(jwks::USES),
         "migrate" => Some(migrate::USES),
         "maintenance" => Some(maintenance::USES),
-        _ => Some(Uses::ALL),
+        "totp-setup" => Some(totp_setup::USES),
+        "totp-confirm" => Some(totp_confirm::USES),
+        "totp-disable" => Some(totp_disable::USES),
+        "mfa-verify" => Some(mfa_verify::USES),
+        "reset-password" => Some(reset_password::USES),
+        "update-user" => Some(update_user::USES),
+        _ => Some(Uses::ACCOUNTS),
     }
 }
 
@@ -43,7 +52,8 @@ fn allowed(binary: &str, secret: &str) -> bool {
         "DATABASE_URL" => uses.database,
         "JWT_SECRET" | "JWT_PRIVATE_KEY" => uses.tokens,
         // Only the functions that check where a request came from (every full HTTP one).
-        "ORIGIN_SECRET" => uses == Uses::ALL,
+        "ORIGIN_SECRET" => uses.database && uses.tokens,
+        "MFA_ENCRYPTION_KEY" | "MFA_PREVIOUS_ENCRYPTION_KEY" => uses.mfa,
         "ADMIN_PASSWORD" | "API_DATABASE_URL" => binary == "migrate",
         "SMTP_URL" => binary == "maintenance",
         _ => unreachable!("{secret} is not in SECRETS"),
@@ -140,6 +150,14 @@ fn the_functions_deployed_without_secrets_start_without_them() {
             "API_DATABASE_URL",
             "postgres://api:secret@db.example.com/latchkey",
         ),
+        (
+            "MFA_ENCRYPTION_KEY",
+            "an MFA encryption key that is long enough",
+        ),
+        (
+            "MFA_PREVIOUS_ENCRYPTION_KEY",
+            "the MFA encryption key before the rotation",
+        ),
     ]
     .into();
     for (binary, names) in environments(&template()).unwrap() {
@@ -158,6 +176,7 @@ fn the_functions_deployed_without_secrets_start_without_them() {
         });
         assert_eq!(config.database.is_some(), uses.database, "{binary}");
         assert_eq!(config.tokens.is_some(), uses.tokens, "{binary}");
+        assert_eq!(config.mfa.is_some(), uses.mfa, "{binary}");
     }
 }
 

@@ -36,6 +36,8 @@ const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("POST", "/auth/password/forgot"),
     ("POST", "/auth/password/reset"),
     ("POST", "/auth/email-change/revert"),
+    // The second step of a login: the `mfa_token` in the body authorizes it.
+    ("POST", "/auth/mfa/verify"),
     ("GET", "/health"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),

@@ -4,6 +4,7 @@
 mod contacts;
 mod idle;
 mod mail;
+mod mfa;
 mod users;
 
 use latchkey_tests::{Http, TestResponse, json, unique};

@@ -18,6 +18,7 @@ mod login;
 mod logout;
 mod logout_all;
 mod maintenance;
+mod mfa;
 mod migrate;
 mod migrate_cfn;
 mod races;

@@ -404,5 +404,8 @@ async fn invoked_by_hand_it_returns_what_it_did() {
         .await
         .unwrap();
 
-    assert_eq!(result, json!({"applied": [], "admin": "not_configured"}));
+    assert_eq!(
+        result,
+        json!({"applied": [], "admin": "not_configured", "resealed_mfa_secrets": 0})
+    );
 }

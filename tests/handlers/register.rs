@@ -27,7 +27,7 @@ async fn registering_returns_the_full_user_and_a_token_pair() {
     assert!(user["id"].is_i64());
     assert!(user["created_at"].as_str().unwrap().ends_with('Z'));
     let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 11, "exactly the full user object: {keys:?}");
+    assert_eq!(keys.len(), 12, "exactly the full user object: {keys:?}");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900);
     assert!(body["access_token"].is_string() && body["refresh_token"].is_string());

@@ -146,7 +146,7 @@ async fn the_caller_s_own_row_is_full_and_an_admin_sees_all_rows_full() {
     let admin = api.admin("root").await;
     let listed = api.list_users(&admin.access_token(), "page_size=100").await;
     for user in listed.body["users"].as_array().unwrap() {
-        assert_eq!(user.as_object().unwrap().len(), 11, "full: {user}");
+        assert_eq!(user.as_object().unwrap().len(), 12, "full: {user}");
     }
 }
 

@@ -230,7 +230,7 @@ async fn nobody_changes_someone_else_except_an_admin_setting_name_and_role() {
         .await;
     assert_eq!(
         seen.body["user"].as_object().unwrap().len(),
-        11,
+        12,
         "fay now sees full objects"
     );
 

@@ -149,6 +149,16 @@ pub fn unfold(text: &str) -> String {
         .replace("=3D", "=")
 }
 
+/// The code an authenticator app shows at `unix_time` for the base32 secret it was given:
+/// RFC 6238 with SHA-1, 6 digits and 30 s steps, computed by another implementation than
+/// the service's (`totp-lite`, not `totp-rs`), so a shared mistake cannot pass unseen.
+pub fn authenticator_code(secret_base32: &str, unix_time: u64) -> String {
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(secret_base32.as_bytes())
+        .expect("the secret is base32 without padding");
+    totp_lite::totp_custom::<totp_lite::Sha1>(30, 6, &secret, unix_time)
+}
+
 /// A unique suffix for logins, emails and database names.
 pub fn unique() -> String {
     format!("{:016x}", rand::random::<u64>())
@@ -175,6 +185,10 @@ impl TestApp {
             ("APP_SETTINGS", "testing"),
             ("JWT_SECRET", "test-secret-test-secret-test-secret-0123"),
             ("JWT_ISSUER", "http://latchkey.test"),
+            (
+                "MFA_ENCRYPTION_KEY",
+                "test-mfa-key-test-mfa-key-test-mfa-key-0123",
+            ),
             ("DATABASE_POOL_SIZE", "4"),
         ]
         .into_iter()
@@ -234,7 +248,7 @@ fn build_app(env: &HashMap<String, String>, changes: &[(&str, &str)]) -> App {
     for (k, v) in changes {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
-    let config = Config::from_lookup(|name| env.get(name).cloned())
+    let config = Config::from_lookup_for(|name| env.get(name).cloned(), shared::config::Uses::ALL)
         .unwrap_or_else(|err| panic!("test configuration: {err}"));
     App::new(config).unwrap_or_else(|err| panic!("test app: {err}"))
 }
@@ -366,20 +380,31 @@ pub struct Http {
 /// file named by `LATCHKEY_E2E_SECRETS_FILE`, one per line, so that a later test can prove
 /// none of them reached the stack's logs.
 fn remember_secrets(value: &Value) {
-    const SECRET_FIELDS: [&str; 5] = [
+    const SECRET_FIELDS: [&str; 10] = [
         "password",
         "current_password",
         "access_token",
         "refresh_token",
         // One-time tokens from mailed links.
         "token",
+        // The second factor: its secret (also inside the URI), the login's second-step
+        // token, recovery codes. (Six-digit codes are too short to search for.)
+        "secret",
+        "otpauth_uri",
+        "mfa_token",
+        "recovery_code",
+        "recovery_codes",
     ];
     fn collect<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
         match value {
             Value::Object(map) => {
                 for (key, value) in map {
-                    match value.as_str() {
-                        Some(secret) if SECRET_FIELDS.contains(&key.as_str()) => out.push(secret),
+                    let secret_field = SECRET_FIELDS.contains(&key.as_str());
+                    match (value, secret_field) {
+                        (Value::String(secret), true) => out.push(secret),
+                        (Value::Array(items), true) => {
+                            out.extend(items.iter().filter_map(Value::as_str));
+                        }
                         _ => collect(value, out),
                     }
                 }

@@ -7,7 +7,7 @@ use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use shared::db::{GenericClient, Type};
-use shared::docs::{AuthErrors, BodyErrors, ServerErrors};
+use shared::docs::{AuthErrors, BodyErrors, LockErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
 use shared::request::{Fields, optional_json_body, path_id, validated};
@@ -35,23 +35,25 @@ struct UserDeleted {
     request_body(content = Option<DeleteUserBody>),
     responses(
         (status = 200, description = "UserDeleted; every token of the user is refused from now on.", body = Envelope<UserDeleted>),
-        (status = 403, description = "`wrong_password` or `forbidden` (not yours to delete).", body = ErrorBody),
+        (status = 403, description = "`wrong_password` or `forbidden` (not yours to delete). `mfa_required`: with `ADMIN_REQUIRE_MFA`, an admin deleting another user must have signed in with a second factor.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
         (status = 409, description = "`last_admin`: the account is the only admin.", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts`: too many wrong passwords; see `Retry-After`.", body = ErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
-        BodyErrors, AuthErrors, ServerErrors))]
+        BodyErrors, AuthErrors, LockErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let origin = app.origin(&req)?;
     let mut db = app.db().await?;
-    let caller = app.caller(&db, &req).await?.user;
+    let session = app.caller(&db, &req).await?;
     let id = path_id(&req, "id")?;
     let body: DeleteUserBody = optional_json_body(&req)?;
 
-    let is_self = caller.id == id;
-    if !is_self && !caller.is_admin() {
+    let is_self = session.user.id == id;
+    if !is_self && !session.user.is_admin() {
         return Err(ApiError::Forbidden);
     }
+    if !is_self {
+        session.ensure_admin_mfa(app)?;
+    }
+    let caller = session.user;
     let confirmed_hash = match is_self {
         true => {
             let mut fields = Fields::default();

@@ -39,6 +39,11 @@ use utoipa::{Modify, OpenApi};
         list_my_events::handler,
         list_events::handler,
         revoke_sessions::handler,
+        totp_setup::handler,
+        totp_confirm::handler,
+        totp_disable::handler,
+        mfa_verify::handler,
+        reset_mfa::handler,
         unlock_user::handler,
         send_password_reset::handler,
         create_contact::handler,
@@ -57,7 +62,8 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "auth", description = "Registering, logging in and out, refreshing tokens."),
         (name = "users", description = "Accounts: read, list, change, delete."),
-        (name = "admin", description = "The audit trail of every account (admins only)."),
+        (name = "mfa", description = "A second factor (TOTP, RFC 6238) with recovery codes: setting it up, turning it off, and the second step of a login."),
+        (name = "admin", description = "The audit trail, and acting on other accounts (admins only)."),
         (name = "contacts", description = "Each user's own address book: create, read, search, change, delete, upcoming birthdays."),
         (name = "service", description = "Health, this document, key discovery."),
     )

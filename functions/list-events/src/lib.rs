@@ -21,7 +21,7 @@ use shared::{ApiError, App, Body, Request, Response, response};
         (status = 200, description = "A page of events, newest first. `total` is exact below \
             `EXACT_TOTAL_LIMIT` (default 10 000), at least that from there on.", body = Envelope<EventsPage>),
         (status = 400, description = "`validation_failed`: a filter or page parameter that does not parse or is out of range.", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the caller is not an admin.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller is not an admin. `mfa_required`: with `ADMIN_REQUIRE_MFA`, the admin's session was not signed in with a second factor.", body = ErrorBody),
         AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let db = app.db().await?;

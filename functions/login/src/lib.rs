@@ -9,18 +9,24 @@
 //! `account_disabled`, said only after a correct password. The session opens only if the
 //! stored hash is still the one the password was verified against and the account is
 //! still enabled, so a concurrent password change or disabling always wins.
+//!
+//! With a second factor on, a correct password opens no session: the answer is an
+//! `mfa_token` (5 minutes, single use, bound to this password check) for `mfa-verify`,
+//! and the attempt stays counted against the lock until a code completes the login.
 
 use lambda_http::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared::credentials::{Checked, Claimant};
 use shared::db::{GenericClient, Type};
 use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
 use shared::identity::lookup_key;
+use shared::mfa::CHALLENGE_TTL;
+use shared::one_time_tokens::{self, Kind};
 use shared::request::{Fields, json_body, validated};
-use shared::response::Envelope;
+use shared::response::{self, Envelope};
 use shared::tokens::SignedIn;
 use shared::users::{self, User};
 use shared::{ApiError, App, Body, Request, Response, sessions};
@@ -36,10 +42,35 @@ struct LoginBody {
     password: Option<SecretString>,
 }
 
-/// Log in with a login, email or phone and a password; opens a session.
+/// The second step a login with a second factor needs: `mfa-verify` with this token and
+/// a code.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"mfa_required": true, "mfa_token": "q3J0b2tlbi1mcm9tLXRoZS1sb2dpbi1zdGVwLXgxMjM", "expires_in": 300}))]
+struct MfaChallenge {
+    /// Always `true`: no session was opened yet.
+    mfa_required: bool,
+    /// For `POST /auth/mfa/verify`; single use, void once the password, the second
+    /// factor or the disabled state changes.
+    mfa_token: String,
+    /// Seconds the `mfa_token` lives.
+    expires_in: u64,
+}
+
+/// What a correct password earns: a session, or (with a second factor on) the step
+/// before it.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // documents the body only
+enum LoginResponse<'a> {
+    SignedIn(Envelope<SignedIn<'a>>),
+    MfaRequired(Envelope<MfaChallenge>),
+}
+
+/// Log in with a login, email or phone and a password; opens a session, or with a second
+/// factor on answers the `mfa_token` for `mfa-verify`.
 #[utoipa::path(operation_id = "login", post, path = "/auth/login", tag = "auth", request_body = LoginBody,
     responses(
-        (status = 200, description = "Signed in.", body = Envelope<SignedIn>),
+        (status = 200, description = "Signed in; or, with a second factor on, `mfa_required` with the `mfa_token` for `POST /auth/mfa/verify` (no session yet).", body = LoginResponse),
         (status = 401, description = "`invalid_credentials`: unknown login or wrong password (the same answer for both).", body = ErrorBody),
         (status = 403, description = "`forbidden`: behind CloudFront, a request without the origin secret. `account_disabled`: an admin disabled the account (said only after a correct password). `email_unverified`: with `REQUIRE_VERIFIED_EMAIL`, the account's email is not verified yet (said only after a correct password).", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: the account is locked for this client IP after 5 failures in a row (or across all IPs after 100); `rate_limited`: too many requests from this client IP.", body = ErrorBody,
@@ -74,6 +105,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         Some((user, hash)) => Claimant::Account {
             user_id: user.id,
             password_hash: hash,
+            second_factor: user.mfa_enabled,
         },
         None => Claimant::Unknown { lookup_key: &key },
     };
@@ -95,6 +127,9 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     if app.config.mail.require_verified_email && user.email.is_some() && !user.email_verified {
         tracing::info!(user_id = user.id, ip = %origin, request_id = %origin.request_id, "login refused: email unverified");
         return Err(ApiError::EmailUnverified);
+    }
+    if user.mfa_enabled {
+        return challenge(&mut db, &user, &current_hash, &origin).await;
     }
     // The session opens only if the password is still the one just verified: a password
     // change that committed during the hashing above revoked every session, and this
@@ -126,6 +161,38 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         "user logged in"
     );
     app.signed_in(StatusCode::OK, &user, &session)
+}
+
+/// A correct password for an account with a second factor: the `mfa_token`, issued only
+/// while the password is still the one just verified.
+async fn challenge(
+    db: &mut shared::db::Client,
+    user: &User,
+    verified_hash: &str,
+    origin: &shared::client::Origin,
+) -> Result<Response<Body>, ApiError> {
+    // In a transaction: the account's row lock orders concurrent logins, each
+    // superseding the token before it.
+    let tx = db.transaction().await?;
+    let token = one_time_tokens::issue_after_password(
+        &tx,
+        user.id,
+        Kind::MfaLogin,
+        CHALLENGE_TTL,
+        verified_hash,
+    )
+    .await?
+    .ok_or(ApiError::InvalidCredentials)?;
+    tx.commit().await?;
+    tracing::info!(user_id = user.id, ip = %origin, request_id = %origin.request_id, "password accepted; second factor asked");
+    Ok(response::ok(
+        StatusCode::OK,
+        MfaChallenge {
+            mfa_required: true,
+            mfa_token: token.expose().to_owned(),
+            expires_in: CHALLENGE_TTL.as_secs(),
+        },
+    ))
 }
 
 /// The account an identifier names, with its password hash.

@@ -511,6 +511,7 @@ mod tests {
         let outcome = Outcome {
             applied: vec!["V1__users".into(), "V2__contacts".into()],
             admin: AdminOutcome::Created,
+            resealed_mfa_secrets: 0,
         };
         let response = Response::migrated(&request(&event("Create")), &outcome);
         assert_eq!(

@@ -6,6 +6,10 @@
 //! With `API_DATABASE_URL` (the functions' URL, another role than `DATABASE_URL`'s), it
 //! also keeps that role able to read and write rows and nothing else ([`api_role`]).
 //!
+//! After a rotation of `MFA_ENCRYPTION_KEY` (the old key given as
+//! `MFA_PREVIOUS_ENCRYPTION_KEY`), it re-encrypts every TOTP secret still under the old
+//! key, so the deploy after it may drop the old key.
+//!
 //! Locally it is a plain command; on Lambda it is a CloudFormation custom resource
 //! ([`custom_resource`]) that every deploy invokes before the API serves traffic.
 
@@ -18,9 +22,13 @@ use shared::{ApiError, App};
 pub mod api_role;
 pub mod custom_resource;
 
-/// What this function reads from its environment: the database, and no signing key
-/// (`template.yaml`, checked by `tests/consistency`).
-pub const USES: shared::config::Uses = shared::config::Uses::DATABASE;
+/// What this function reads from its environment: the database and the MFA keys (to
+/// re-encrypt after a rotation), no signing key (`template.yaml`, checked by
+/// `tests/consistency`).
+pub const USES: shared::config::Uses = shared::config::Uses {
+    mfa: true,
+    ..shared::config::Uses::DATABASE
+};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -30,6 +38,8 @@ pub struct Outcome {
     /// Migrations applied by this run, e.g. `V1__users_and_sessions`.
     pub applied: Vec<String>,
     pub admin: AdminOutcome,
+    /// TOTP secrets re-encrypted from the previous MFA key to the current one.
+    pub resealed_mfa_secrets: u64,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -68,8 +78,16 @@ pub async fn run(app: &App) -> Result<Outcome, Error> {
         None => AdminOutcome::NotConfigured,
         Some(admin) => bootstrap_admin(app, &client, admin).await?,
     };
-    tracing::info!(?applied, ?admin, "migrations done");
-    Ok(Outcome { applied, admin })
+    let resealed_mfa_secrets = match app.mfa() {
+        Ok(keys) => shared::mfa::reseal_all(&client, keys).await?,
+        Err(_) => 0,
+    };
+    tracing::info!(?applied, ?admin, resealed_mfa_secrets, "migrations done");
+    Ok(Outcome {
+        applied,
+        admin,
+        resealed_mfa_secrets,
+    })
 }
 
 async fn bootstrap_admin(

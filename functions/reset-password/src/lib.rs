@@ -6,6 +6,11 @@
 //! email marked verified (the mail proved control of it) and a notice queued; the answer
 //! is the user with a new session's token pair. Any failure rolls it all back, token
 //! included: a disabled account gets 403 `account_disabled`, and nothing changes.
+//!
+//! With a second factor on, the request also needs `code` (or `recovery_code`), checked
+//! before anything else changes and counted against the account's lock: missing is 401
+//! `mfa_required`, wrong 401 `invalid_code` (429 `too_many_attempts` while locked), and the
+//! token stays unspent. A reset never turns the second factor off.
 
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
@@ -16,6 +21,7 @@ use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
 use shared::identity::Password;
 use shared::mail::{self, Messages};
+use shared::mfa::{FactorFields, Slot};
 use shared::one_time_tokens::{self, Kind, required_text};
 use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
@@ -23,6 +29,9 @@ use shared::tokens::SignedIn;
 use shared::users::{self, User};
 use shared::{ApiError, App, Body, Request, Response, credentials, sessions};
 use utoipa::ToSchema;
+
+/// What this function reads: everything, and the MFA keys (it checks TOTP codes).
+pub const USES: shared::config::Uses = shared::config::Uses::ALL;
 
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"token": "q3J0b2tlbi1mcm9tLXRoZS1saW5rLWZyYWdtZW50LXgx", "password": "new secret 123"}))]
@@ -33,12 +42,20 @@ struct ResetPasswordBody {
     /// The new password: `PASSWORD_MIN_LENGTH` (6) to 1024 characters.
     #[schema(value_type = String, format = Password)]
     password: Option<SecretString>,
+    /// With a second factor on: the 6 digits the authenticator shows (401 `mfa_required`
+    /// without it or `recovery_code`).
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{6}$")]
+    code: Option<SecretString>,
+    /// Instead of `code`: one of the recovery codes (each works once).
+    #[schema(value_type = Option<String>)]
+    recovery_code: Option<SecretString>,
 }
 
 /// Set a new password with the token from the reset mail; signs in with a new session.
 #[utoipa::path(operation_id = "reset_password", post, path = "/auth/password/reset", tag = "auth", request_body = ResetPasswordBody,
     responses(
         (status = 200, description = "Password reset; every other session revoked; signed in.", body = Envelope<SignedIn>),
+        (status = 401, description = "`mfa_required`: the account has a second factor and the request has neither `code` nor `recovery_code`. `invalid_code`: that code is wrong or was used before (counted against the lock). Either way nothing changes and the token stays unspent.", body = ErrorBody),
         LinkBodyErrors, PublicRouteErrors, ServerErrors,
         // After PublicRouteErrors, whose 403 it replaces with the fuller description.
         (status = 403, description = "`account_disabled`: an admin disabled the account; nothing changed and the token stays unspent. `forbidden`: behind CloudFront, a request without the origin secret.", body = ErrorBody)))]
@@ -52,8 +69,25 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     let password = fields.required("password", body.password, |p| {
         Password::parse_new(p, &app.config.passwords, &[])
     });
+    let factor = FactorFields {
+        code: body.code,
+        recovery_code: body.recovery_code,
+    }
+    .parse(&mut fields);
     fields.finish()?;
     let (token, password) = (validated(token)?, validated(password)?);
+
+    // With a second factor on, its code comes first, counted against the lock; a missing
+    // or wrong one changes nothing and leaves the token unspent.
+    if let Some(peeked) = one_time_tokens::peek(&db, Kind::ResetPassword, &token).await?
+        && peeked.live
+        && peeked.mfa_enabled
+        && !peeked.disabled
+    {
+        let factor = factor.ok_or(ApiError::MfaCodeRequired)?;
+        app.check_code(&db, peeked.user_id, &factor, Slot::Enabled, &origin)
+            .await?;
+    }
     let password_hash = app.passwords.hash(password.secret()).await?;
 
     let tx = db.transaction().await?;

@@ -5,6 +5,6 @@ use shared::{App, lambda};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda::init_tracing();
-    let app = App::from_env()?;
+    let app = App::from_env_for(reset_password::USES)?;
     lambda::serve(|req| reset_password::handler(&app, req)).await
 }

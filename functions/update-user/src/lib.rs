@@ -14,6 +14,9 @@
 //! mailed to it is used; the old address gets a notice with a revert link. An account
 //! without an email takes the new one at once, unverified, and gets a verification link.
 //! A password change sends a notice to the email. Mails are queued in the transaction.
+//!
+//! With a second factor on, changing the email or the password also needs `code` (or
+//! `recovery_code`), checked after the password and counted against the same lock.
 
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
@@ -21,11 +24,12 @@ use serde::{Deserialize, Serialize};
 use shared::client::Origin;
 use shared::config::{MailConfig, PasswordConfig};
 use shared::db::{GenericClient, Type};
-use shared::docs::{AuthErrors, BodyErrors, ServerErrors, all_optional};
+use shared::docs::{BodyErrors, LockErrors, ServerErrors, all_optional};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
 use shared::identity::{Email, Login, Name, Password, Phone, Role};
 use shared::mail::{self, Messages};
+use shared::mfa::{Factor, FactorFields, Slot};
 use shared::one_time_tokens::{self, Kind};
 use shared::request::{Fields, Patch, json_body, path_id, validated};
 use shared::response::Envelope;
@@ -33,6 +37,9 @@ use shared::tokens::TokenPair;
 use shared::users::{self, User};
 use shared::{ApiError, App, Body, Request, Response, response, sessions};
 use utoipa::ToSchema;
+
+/// What this function reads: everything, and the MFA keys (it checks TOTP codes).
+pub const USES: shared::config::Uses = shared::config::Uses::ALL;
 
 /// Every field but `current_password` is optional; an absent field is left as it is.
 #[derive(Deserialize, ToSchema)]
@@ -72,6 +79,13 @@ struct UpdateUserBody {
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     disabled: Patch<bool>,
+    /// With a second factor on: a code from the authenticator, needed to change the email
+    /// or the password (401 `mfa_required` without it or `recovery_code`).
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{6}$")]
+    code: Option<SecretString>,
+    /// Instead of `code`: one of the recovery codes (each works once).
+    #[schema(value_type = Option<String>)]
+    recovery_code: Option<SecretString>,
 }
 
 /// Validated changes; `None` leaves a column as it is, `Some(None)` clears it.
@@ -101,20 +115,23 @@ struct UserUpdated<'a> {
     request_body = UpdateUserBody,
     responses(
         (status = 200, description = "The updated user (and a new token pair after a password change).", body = Envelope<UserUpdated>),
-        (status = 403, description = "`wrong_password` (the current password is wrong) or `forbidden` (not yours to change; `role` and `disabled` are an admin's, and nobody disables themself).", body = ErrorBody),
+        (status = 401, description = "`mfa_required`: the account has a second factor, and changing the email or the password needs `code` or `recovery_code`. `invalid_code`: that code is wrong or was used before (counted like a wrong password). `missing_token` or `invalid_token`: no valid bearer access token (with `WWW-Authenticate: Bearer`).", body = ErrorBody),
+        (status = 403, description = "`wrong_password` (the current password is wrong) or `forbidden` (not yours to change; `role` and `disabled` are an admin's, and nobody disables themself). `mfa_required`: with `ADMIN_REQUIRE_MFA`, an admin changing another user must have signed in with a second factor.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
         (status = 409, description = "`user_exists`: the new login, email or phone is taken. `last_admin`: the change would demote or disable the only enabled admin.", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts`: too many wrong passwords; see `Retry-After`.", body = ErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
-        BodyErrors, AuthErrors, ServerErrors))]
+        BodyErrors, LockErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let origin = app.origin(&req)?;
     let mut db = app.db().await?;
-    let caller = app.caller(&db, &req).await?.user;
+    let session = app.caller(&db, &req).await?;
     let id = path_id(&req, "id")?;
     let body: UpdateUserBody = json_body(&req)?;
 
-    let is_self = caller.id == id;
+    let is_self = session.user.id == id;
+    if !is_self && session.user.is_admin() {
+        session.ensure_admin_mfa(app)?;
+    }
+    let caller = session.user;
     let touches_credentials = !(body.login.is_absent()
         && body.email.is_absent()
         && body.phone.is_absent()
@@ -129,11 +146,17 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         return Err(ApiError::Forbidden);
     }
 
-    let (changes, current_password) = parse(body, is_self, &app.config.passwords, &caller)?;
+    let (changes, current_password, factor) = parse(body, is_self, &app.config.passwords, &caller)?;
     let confirmed_hash = match &current_password {
         Some(password) => Some(app.confirm_password(&db, id, password, &origin).await?),
         None => None,
     };
+    // With a second factor, the changes that could take the account over need it too.
+    if is_self && caller.mfa_enabled && (changes.email.is_some() || changes.password.is_some()) {
+        let factor = factor.ok_or(ApiError::MfaCodeRequired)?;
+        app.check_code(&db, id, &factor, Slot::Enabled, &origin)
+            .await?;
+    }
     let new_hash = match &changes.password {
         Some(password) => Some(app.passwords.hash(password.secret()).await?),
         None => None,
@@ -177,6 +200,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     }
     if disabled_now {
         let revoked = sessions::revoke_all(&tx, id, "account_disabled").await?;
+        one_time_tokens::void_live(&tx, id, Kind::MfaLogin).await?;
         let event = NewEvent::to_user(EventType::AccountDisabled, Some(id), Some(caller.id))
             .detail(serde_json::json!({"revoked_sessions": revoked}));
         events::record(&tx, &origin, event).await?;
@@ -225,8 +249,13 @@ fn parse(
     is_self: bool,
     policy: &PasswordConfig,
     caller: &User,
-) -> Result<(Changes, Option<SecretString>), ApiError> {
+) -> Result<(Changes, Option<SecretString>, Option<Factor>), ApiError> {
     let mut fields = Fields::default();
+    let factor = FactorFields {
+        code: body.code,
+        recovery_code: body.recovery_code,
+    }
+    .parse(&mut fields);
     let changes = Changes {
         // An empty name clears it, like null.
         name: fields
@@ -256,7 +285,7 @@ fn parse(
     } else {
         None
     };
-    Ok((changes, current_password))
+    Ok((changes, current_password, factor))
 }
 
 /// 409 `user_exists` when `email` names another account. A pending email is not in the

@@ -1,0 +1,10 @@
+//! Lambda entry point for `DELETE /users/{id}/mfa`: build the app once, then serve invocations.
+
+use shared::{App, lambda};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_tracing();
+    let app = App::from_env()?;
+    lambda::serve(|req| reset_mfa::handler(&app, req)).await
+}

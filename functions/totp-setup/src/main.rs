@@ -1,0 +1,10 @@
+//! Lambda entry point for `POST /auth/mfa/totp`: build the app once (with the MFA keys), then serve invocations.
+
+use shared::{App, lambda};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_tracing();
+    let app = App::from_env_for(totp_setup::USES)?;
+    lambda::serve(|req| totp_setup::handler(&app, req)).await
+}
