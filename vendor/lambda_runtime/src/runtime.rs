@@ -442,7 +442,10 @@ where
         while let Some(next_event_response) = incoming.next().await {
             trace!("New event arrived (run loop)");
             let event = next_event_response?;
-            process_invocation(&mut service, &config, event, true).await?;
+            // Patched (vendor/lambda_runtime/PATCH.md): no `_X_AMZN_TRACE_ID` in the process
+            // environment. glibc's setenv never frees a value it replaces, so a new trace id
+            // per invocation leaked ~190 bytes each; the id stays in `Context::xray_trace_id`.
+            process_invocation(&mut service, &config, event, false).await?;
         }
         Ok(())
     }
