@@ -63,7 +63,7 @@ impl Plan {
             smoke: false,
             init_samples: 20,
             cold_samples: 5,
-            warm: 10_000,
+            warm: 100_000,
             warm_up: 200,
             logins: 200,
             scrypt: 10,
