@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark (BENCHMARKS.md), one command:
 #
-#   local/bench.sh            every function, side by side with the Django peer (~10 min)
+#   local/bench.sh            every function, side by side with the Django peer (~15 min)
 #   local/bench.sh --smoke    get-me, refresh and login, a few hundred invocations, no peer,
 #                             nothing enforced: proves the harness works (CI runs it;
 #                             built without LTO, reusing .ci/template-checks' builds)

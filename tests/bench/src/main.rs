@@ -8,9 +8,7 @@
     reason = "a command-line tool: the report on stdout is its output"
 )]
 
-mod event;
 mod fixture;
-mod lambda;
 mod machine;
 mod peer;
 mod pgproxy;
@@ -23,10 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use lambda::Instance;
-
-pub type Error = Box<dyn std::error::Error + Send + Sync>;
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+use latchkey_bench::lambda::{self, Instance};
+use latchkey_bench::{Error, Result, event};
 
 /// How much of everything to run.
 #[derive(Clone, Debug)]
@@ -67,7 +63,7 @@ impl Plan {
             smoke: false,
             init_samples: 20,
             cold_samples: 5,
-            warm: 10_000,
+            warm: 100_000,
             warm_up: 200,
             logins: 200,
             scrypt: 10,

@@ -80,6 +80,19 @@ pub fn ratio(value: f64) -> String {
     }
 }
 
+/// A count with a space between thousands, as the documents write them: `100 000`.
+pub fn thousands(count: usize) -> String {
+    let digits = count.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// PASS, MISS, or `-` when there is no figure to judge.
 pub fn verdict(pass: Option<bool>) -> &'static str {
     match pass {
@@ -154,6 +167,14 @@ mod tests {
             median(&[Duration::from_millis(3), Duration::from_millis(1)]),
             Some(Duration::from_millis(1))
         );
+    }
+
+    #[test]
+    fn counts_group_their_thousands() {
+        assert_eq!(thousands(300), "300");
+        assert_eq!(thousands(10_000), "10 000");
+        assert_eq!(thousands(100_000), "100 000");
+        assert_eq!(thousands(1_234_567), "1 234 567");
     }
 
     #[test]
