@@ -13,9 +13,10 @@
 //! same way, keyed by a hash of the normalized identifier, so a lock says nothing about
 //! whether an account exists.
 
-use crate::db::{GenericClient, Type};
+use crate::db::{GenericClient, Param, Type};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
+use tokio_postgres::Row;
 
 use crate::app::App;
 use crate::client::Origin;
@@ -117,50 +118,89 @@ impl Attempt {
         user_id: i64,
         origin: &Origin,
     ) -> Result<Self, ApiError> {
-        Self::claim(client, account_subject(user_id), Some(user_id), origin).await
+        Self::claim_subject(client, account_subject(user_id), Some(user_id), origin).await
     }
 
-    /// Counts an attempt on `subject` from `origin` before anything is evaluated; 429
-    /// `too_many_attempts` (with the seconds left) while the subject is locked for that
-    /// IP or across all IPs.
-    async fn claim(
+    /// Counts an attempt on `subject` (of account `user_id`, if any).
+    async fn claim_subject(
         client: &impl GenericClient,
         subject: String,
         user_id: Option<i64>,
         origin: &Origin,
     ) -> Result<Self, ApiError> {
+        let claimant = "SELECT $1::text AS subject, $3::int8 AS user_id";
+        let params = [(&subject as _, Type::TEXT), (&user_id as _, Type::INT8)];
+        Ok(Self::claim(client, claimant, params, origin).await?.0)
+    }
+
+    /// A login's first statement: finds the account `lookup_key` (a normalized identifier)
+    /// names and counts an attempt against its lock (or, for an identifier that names
+    /// none, against the identifier's), in one round trip. The row holds the account's
+    /// [`crate::users::COLUMNS`] and `password_hash`, all NULL when there is none.
+    pub async fn claim_for_identifier(
+        client: &impl GenericClient,
+        lookup_key: &str,
+        origin: &Origin,
+    ) -> Result<(Self, Row), ApiError> {
+        let unknown = Claimant::Unknown { lookup_key }.subject();
+        let claimant = format!(
+            "SELECT coalesce('user:' || u.id, $1) AS subject, u.id AS user_id, {},
+                    u.password_hash
+             FROM (SELECT 1) AS one
+             LEFT JOIN (user_identifiers i JOIN users u ON u.id = i.user_id) ON i.value = $3",
+            crate::users::COLUMNS
+        );
+        let params = [(&unknown as _, Type::TEXT), (&lookup_key as _, Type::TEXT)];
+        Self::claim(client, &claimant, params, origin).await
+    }
+
+    /// Counts an attempt on the subject of `claimant_sql` (a one-row query with `subject`
+    /// and `user_id`, over parameters `$1` and `$3`: `params`) from `origin` before
+    /// anything is evaluated; 429 `too_many_attempts` (with the seconds left) while the
+    /// subject is locked for that IP or across all IPs. Returns the claimant's row too.
+    async fn claim(
+        client: &impl GenericClient,
+        claimant_sql: &str,
+        params: [Param<'_>; 2],
+        origin: &Origin,
+    ) -> Result<(Self, Row), ApiError> {
         let ip = origin.ip_key();
         // One statement, so concurrent attempts serialize on the rows: the per-IP row is
         // counted (and locked when this attempt is the fifth) unless already locked; only
         // then is the cross-IP row counted, unless it reached the cap.
+        let sql = format!(
+            "WITH claimant AS ({claimant_sql}), ip_row AS (
+                INSERT INTO login_locks AS l (subject, ip, user_id, failures)
+                SELECT subject, $2, user_id, 1 FROM claimant
+                ON CONFLICT (subject, ip) DO UPDATE SET
+                    failures = l.failures + 1,
+                    locked_until = CASE WHEN l.failures + 1 >= $4
+                        THEN now() + make_interval(secs =>
+                            least($5 * 2 ^ (l.failures + 1 - $4), $6))
+                        END,
+                    updated_at = now()
+                WHERE l.locked_until IS NULL OR l.locked_until <= now()
+                RETURNING failures
+             ), all_ips AS (
+                INSERT INTO login_locks AS l (subject, ip, user_id, failures)
+                SELECT c.subject, $7, c.user_id, 1 FROM claimant c, ip_row
+                ON CONFLICT (subject, ip) DO UPDATE SET
+                    failures = l.failures + 1, updated_at = now()
+                WHERE l.failures < $8
+                RETURNING failures
+             )
+             SELECT (SELECT failures FROM ip_row) AS ip_failures,
+                    (SELECT failures FROM all_ips) AS all_failures, claimant.*
+             FROM claimant"
+        );
+        let [first, third] = params;
         let row = client
             .query_typed_one(
-                "WITH ip_row AS (
-                    INSERT INTO login_locks AS l (subject, ip, user_id, failures)
-                    VALUES ($1, $2, $3, 1)
-                    ON CONFLICT (subject, ip) DO UPDATE SET
-                        failures = l.failures + 1,
-                        locked_until = CASE WHEN l.failures + 1 >= $4
-                            THEN now() + make_interval(secs =>
-                                least($5 * 2 ^ (l.failures + 1 - $4), $6))
-                            END,
-                        updated_at = now()
-                    WHERE l.locked_until IS NULL OR l.locked_until <= now()
-                    RETURNING failures
-                 ), all_ips AS (
-                    INSERT INTO login_locks AS l (subject, ip, user_id, failures)
-                    SELECT $1, $7, $3, 1 FROM ip_row
-                    ON CONFLICT (subject, ip) DO UPDATE SET
-                        failures = l.failures + 1, updated_at = now()
-                    WHERE l.failures < $8
-                    RETURNING failures
-                 )
-                 SELECT (SELECT failures FROM ip_row) AS ip_failures,
-                        (SELECT failures FROM all_ips) AS all_failures",
+                &sql,
                 &[
-                    (&subject, Type::TEXT),
+                    first,
                     (&ip, Type::TEXT),
-                    (&user_id, Type::INT8),
+                    third,
                     (&MAX_FAILURES, Type::INT4),
                     (&LOCK_BASE_SECS, Type::FLOAT8),
                     (&LOCK_MAX_SECS, Type::FLOAT8),
@@ -169,6 +209,8 @@ impl Attempt {
                 ],
             )
             .await?;
+        let subject: String = row.try_get("subject")?;
+        let user_id: Option<i64> = row.try_get("user_id")?;
         let ip_failures: Option<i32> = row.try_get("ip_failures")?;
         let all_failures: Option<i32> = row.try_get("all_failures")?;
         let retry_after_secs = match (ip_failures, all_failures) {
@@ -180,12 +222,13 @@ impl Attempt {
                 } else {
                     None
                 };
-                return Ok(Self {
+                let attempt = Self {
                     subject,
                     ip,
                     user_id,
                     locks,
-                });
+                };
+                return Ok((attempt, row));
             }
             (None, _) => locked_for(client, &subject, &ip).await?,
             (Some(_), None) => LOCK_MAX_SECS as u64,
@@ -200,17 +243,30 @@ impl Attempt {
         Err(ApiError::TooManyAttempts { retry_after_secs })
     }
 
+    /// The `DELETE` of [`Attempt::give_back`] with its parameters numbered from `first`,
+    /// for a statement that gives the attempt back along with what the success does
+    /// ([`Attempt::give_back_params`]).
+    pub fn give_back_sql(first: usize) -> String {
+        format!(
+            "DELETE FROM login_locks WHERE subject = ${first} AND ip IN (${}, ${})",
+            first + 1,
+            first + 2
+        )
+    }
+
+    /// The parameters of [`Attempt::give_back_sql`].
+    pub fn give_back_params(&self) -> [Param<'_>; 3] {
+        [
+            (&self.subject, Type::TEXT),
+            (&self.ip, Type::TEXT),
+            (&ALL_IPS, Type::TEXT),
+        ]
+    }
+
     /// A success: the subject's count for this IP and across IPs start again from zero.
     pub async fn give_back(&self, client: &impl GenericClient) -> Result<(), ApiError> {
         client
-            .execute_typed(
-                "DELETE FROM login_locks WHERE subject = $1 AND ip IN ($2, $3)",
-                &[
-                    (&self.subject, Type::TEXT),
-                    (&self.ip, Type::TEXT),
-                    (&ALL_IPS, Type::TEXT),
-                ],
-            )
+            .execute_typed(&Self::give_back_sql(1), &self.give_back_params())
             .await?;
         Ok(())
     }
@@ -269,15 +325,70 @@ impl<'a> HashAndLock<'a> {
         origin: &Origin,
     ) -> Result<Self, ApiError> {
         let attempt =
-            Attempt::claim(client, claimant.subject(), claimant.user_id(), origin).await?;
+            Attempt::claim_subject(client, claimant.subject(), claimant.user_id(), origin).await?;
         Ok(Self { claimant, attempt })
     }
 
+    /// `claimant` with the attempt already counted for it (by
+    /// [`Attempt::claim_for_identifier`]).
+    pub fn held(claimant: Claimant<'a>, attempt: Attempt) -> Self {
+        Self { claimant, attempt }
+    }
+
     /// Verifies `password` (against a dummy hash for an unknown identifier: the same
-    /// cost). Right: the attempt is given back and the subject's count for this IP and
-    /// across IPs reset (with a second factor still to pass, only this attempt is taken
-    /// back), and a hash
-    /// with weaker parameters than configured replaced. Wrong: the attempt stays counted.
+    /// cost), and replaces a right one's hash when it was made with weaker parameters than
+    /// configured. A wrong one stays counted (and is recorded when it locked the subject);
+    /// a right one's attempt is returned, for the caller to give back with its own change
+    /// ([`Attempt::give_back_sql`]) or take back. Logged with the client IP and API
+    /// Gateway's request id, never with the password or identifier.
+    pub async fn check(
+        self,
+        app: &App,
+        client: &impl GenericClient,
+        password: &SecretString,
+        origin: &Origin,
+    ) -> Result<(Checked, Attempt), ApiError> {
+        let verdict = app
+            .passwords
+            .verify(password, self.claimant.password_hash())
+            .await?;
+        let user_id = self.claimant.user_id();
+        let (Verdict::Valid { needs_rehash }, Claimant::Account { password_hash, .. }) =
+            (verdict, &self.claimant)
+        else {
+            self.attempt.failed(client, origin).await?;
+            tracing::info!(
+                user_id,
+                known = user_id.is_some(),
+                ip = %origin,
+                request_id = %origin.request_id,
+                "password check failed"
+            );
+            return Ok((Checked::Invalid, self.attempt));
+        };
+        let new_hash = match needs_rehash {
+            true => Some(app.passwords.hash(password).await?),
+            false => None,
+        };
+        if let (Some(new_hash), Some(user_id)) = (&new_hash, user_id) {
+            rehash(client, user_id, password_hash, new_hash).await?;
+        }
+        tracing::info!(
+            user_id,
+            ip = %origin,
+            request_id = %origin.request_id,
+            rehashed = needs_rehash,
+            "password check passed"
+        );
+        let checked = Checked::Valid {
+            current_hash: new_hash.unwrap_or_else(|| (*password_hash).to_owned()),
+            rehashed: needs_rehash,
+        };
+        Ok((checked, self.attempt))
+    }
+
+    /// [`HashAndLock::check`], then a right password's attempt given back (the count
+    /// reset), or, for an account with a second factor still to pass, only taken back.
     pub async fn verify(
         self,
         app: &App,
@@ -285,39 +396,20 @@ impl<'a> HashAndLock<'a> {
         password: &SecretString,
         origin: &Origin,
     ) -> Result<Checked, ApiError> {
-        let verdict = app
-            .passwords
-            .verify(password, self.claimant.password_hash())
-            .await?;
-        if !matches!(verdict, Verdict::Valid { .. }) {
-            self.attempt.failed(client, origin).await?;
-        }
-        let (
-            Verdict::Valid { needs_rehash },
+        let second_factor = matches!(
+            self.claimant,
             Claimant::Account {
-                user_id,
-                password_hash,
-                second_factor,
-            },
-        ) = (verdict, &self.claimant)
-        else {
-            return Ok(Checked::Invalid);
-        };
-        let new_hash = match needs_rehash {
-            true => Some(app.passwords.hash(password).await?),
-            false => None,
-        };
-        match second_factor {
-            true => self.attempt.take_back(client).await?,
-            false => self.attempt.give_back(client).await?,
+                second_factor: true,
+                ..
+            }
+        );
+        let (checked, attempt) = self.check(app, client, password, origin).await?;
+        match (&checked, second_factor) {
+            (Checked::Invalid, _) => {}
+            (Checked::Valid { .. }, true) => attempt.take_back(client).await?,
+            (Checked::Valid { .. }, false) => attempt.give_back(client).await?,
         }
-        if let Some(new_hash) = &new_hash {
-            rehash(client, *user_id, password_hash, new_hash).await?;
-        }
-        Ok(Checked::Valid {
-            current_hash: new_hash.unwrap_or_else(|| (*password_hash).to_owned()),
-            rehashed: needs_rehash,
-        })
+        Ok(checked)
     }
 }
 
@@ -332,26 +424,8 @@ impl App {
         password: &SecretString,
         origin: &Origin,
     ) -> Result<Checked, ApiError> {
-        let user_id = claimant.user_id();
         let held = HashAndLock::claim(client, claimant, origin).await?;
-        let checked = held.verify(self, client, password, origin).await?;
-        match &checked {
-            Checked::Valid { rehashed, .. } => tracing::info!(
-                user_id,
-                ip = %origin,
-                request_id = %origin.request_id,
-                rehashed,
-                "password check passed"
-            ),
-            Checked::Invalid => tracing::info!(
-                user_id,
-                known = user_id.is_some(),
-                ip = %origin,
-                request_id = %origin.request_id,
-                "password check failed"
-            ),
-        }
-        Ok(checked)
+        held.verify(self, client, password, origin).await
     }
 
     /// Checks `password` as the confirmation of a sensitive change to `user_id`'s own

@@ -172,7 +172,7 @@ impl NewEvent {
 }
 
 /// An `INSERT` of a `kind` event for every row of `rows` (a row source of the caller's
-/// statement with `user_id` and `detail` columns; no actor), from the client whose IP and
+/// statement with `user_id`, `actor_id` and `detail` columns), from the client whose IP and
 /// user agent are parameters `$ip_param` and `$user_agent_param` ([`origin_values`]).
 /// Used as a data-modifying CTE, it records the event in the statement that makes the
 /// change: the two commit together, in one round trip.
@@ -184,7 +184,7 @@ pub fn insert_from(
 ) -> String {
     format!(
         "INSERT INTO auth_events (type, user_id, actor_id, ip, user_agent, detail)
-         SELECT '{}', user_id, NULL, ${ip_param}::text, ${user_agent_param}::text, detail
+         SELECT '{}', user_id, actor_id, ${ip_param}::text, ${user_agent_param}::text, detail
          FROM {rows}",
         kind.as_str()
     )

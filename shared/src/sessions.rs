@@ -8,6 +8,7 @@ use crate::db::{GenericClient, Type};
 use uuid::Uuid;
 
 use crate::client::Origin;
+use crate::credentials::Attempt;
 use crate::error::ApiError;
 use crate::events::{self, EventType};
 use crate::tokens::Claims;
@@ -84,26 +85,42 @@ async fn open_with(
     NewSession::from_row(&row, refresh_jti)
 }
 
-/// Opens a session for a login, only if `user_id`'s password hash is still
-/// `verified_hash`, the one the password was just checked against, and the account is not
-/// disabled. A password changed or an account disabled meanwhile (both revoke every
-/// session) must not let the old password open a new one: then this is `None`, and the
-/// login fails.
-pub async fn open_if_password_unchanged(
+/// A login's second statement, after its password check: gives the attempt back (the
+/// lock's count starts again), opens a session only if `user_id`'s password hash is still
+/// `verified_hash` (the one the password was just checked against) and the account is
+/// enabled, and records `login_succeeded` with it: one round trip, committed together.
+/// `None` when the password changed or the account was disabled meanwhile (both revoke
+/// every session: the old password must not open a new one after them). The user's row is
+/// read `FOR SHARE`, so an open password change makes this wait for its commit and then
+/// re-check the hash.
+pub async fn open_for_login(
     client: &impl GenericClient,
     user_id: i64,
     verified_hash: &str,
     ttl: Duration,
+    attempt: &Attempt,
+    origin: &Origin,
 ) -> Result<Option<NewSession>, ApiError> {
     let refresh_jti = Uuid::new_v4();
-    // FOR SHARE conflicts with a password change's row update: an open change makes this
-    // wait for its commit, then re-check the hash on the new row.
     let sql = format!(
-        "INSERT INTO sessions (user_id, refresh_jti, expires_at)
-         (SELECT id, $2, now() + make_interval(secs => $3) FROM users
-          WHERE id = $1 AND password_hash = $4 AND NOT disabled FOR SHARE)
-         RETURNING id, {RETURNING}"
+        "WITH given_back AS ({}),
+         s AS (
+            INSERT INTO sessions (user_id, refresh_jti, expires_at)
+            (SELECT id, $2, now() + make_interval(secs => $3) FROM users
+             WHERE id = $1 AND password_hash = $4 AND NOT disabled FOR SHARE)
+            RETURNING id, user_id, {RETURNING}
+         ), logged AS ({})
+         SELECT id, amr, auth_time FROM s",
+        Attempt::give_back_sql(5),
+        events::insert_from(
+            EventType::LoginSucceeded,
+            "(SELECT user_id, user_id AS actor_id, '{}'::jsonb AS detail FROM s) AS opened",
+            8,
+            9
+        ),
     );
+    let (ip, user_agent) = events::origin_values(origin);
+    let [subject, lock_ip, all_ips] = attempt.give_back_params();
     let row = client
         .query_typed_opt(
             &sql,
@@ -112,6 +129,11 @@ pub async fn open_if_password_unchanged(
                 (&refresh_jti, Type::UUID),
                 (&ttl.as_secs_f64(), Type::FLOAT8),
                 (&verified_hash, Type::TEXT),
+                subject,
+                lock_ip,
+                all_ips,
+                (&ip, Type::TEXT),
+                (&user_agent, Type::TEXT),
             ],
         )
         .await?;
@@ -158,7 +180,8 @@ pub async fn rotate(
          JOIN users u ON u.id = s.user_id",
         events::insert_from(
             EventType::TokenReused,
-            "(SELECT user_id, jsonb_build_object('session_id', session_id) AS detail
+            "(SELECT user_id, NULL::bigint AS actor_id,
+                     jsonb_build_object('session_id', session_id) AS detail
               FROM s WHERE NOT rotated) AS reuse",
             7,
             8

@@ -17,8 +17,7 @@
 use lambda_http::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use shared::credentials::{Checked, Claimant};
-use shared::db::{GenericClient, Type};
+use shared::credentials::{Attempt, Checked, Claimant, HashAndLock};
 use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
@@ -28,7 +27,7 @@ use shared::one_time_tokens::{self, Kind};
 use shared::request::{Fields, json_body, validated};
 use shared::response::{self, Envelope};
 use shared::tokens::SignedIn;
-use shared::users::{self, User};
+use shared::users::User;
 use shared::{ApiError, App, Body, Request, Response, sessions};
 use utoipa::ToSchema;
 
@@ -99,8 +98,17 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     fields.finish()?;
     let (login, password) = (validated(login)?, validated(password)?);
 
+    // Two round trips for a login: the account's lookup with the attempt's count, then
+    // the count's reset with the session and its event.
     let key = lookup_key(&login);
-    let account = find(&db, &key).await?;
+    let (attempt, row) = Attempt::claim_for_identifier(&db, &key, &origin).await?;
+    let account = match row.try_get::<_, Option<i64>>("id")? {
+        Some(_) => Some((
+            User::from_row(&row)?,
+            row.try_get::<_, String>("password_hash")?,
+        )),
+        None => None,
+    };
     let claimant = match &account {
         Some((user, hash)) => Claimant::Account {
             user_id: user.id,
@@ -109,8 +117,8 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         },
         None => Claimant::Unknown { lookup_key: &key },
     };
-    let checked = app
-        .check_password(&db, claimant, &password, &origin)
+    let (checked, attempt) = HashAndLock::held(claimant, attempt)
+        .check(app, &db, &password, &origin)
         .await?;
     let user_id = account.as_ref().map(|(user, _)| user.id);
     let (Some((user, _)), Checked::Valid { current_hash, .. }) = (account, checked) else {
@@ -120,13 +128,23 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         return Err(ApiError::InvalidCredentials);
     };
 
-    if user.disabled {
-        tracing::info!(user_id = user.id, ip = %origin, request_id = %origin.request_id, "login refused: account disabled");
-        return Err(ApiError::AccountDisabled);
+    let refused = if user.disabled {
+        Some((ApiError::AccountDisabled, "login refused: account disabled"))
+    } else if app.config.mail.require_verified_email && user.email.is_some() && !user.email_verified
+    {
+        Some((ApiError::EmailUnverified, "login refused: email unverified"))
+    } else {
+        None
+    };
+    if user.mfa_enabled {
+        // The right password is not a failure, but only the second step resets the count.
+        attempt.take_back(&db).await?;
+    } else if refused.is_some() {
+        attempt.give_back(&db).await?;
     }
-    if app.config.mail.require_verified_email && user.email.is_some() && !user.email_verified {
-        tracing::info!(user_id = user.id, ip = %origin, request_id = %origin.request_id, "login refused: email unverified");
-        return Err(ApiError::EmailUnverified);
+    if let Some((err, message)) = refused {
+        tracing::info!(user_id = user.id, ip = %origin, request_id = %origin.request_id, "{message}");
+        return Err(err);
     }
     if user.mfa_enabled {
         return challenge(&mut db, &user, &current_hash, &origin).await;
@@ -135,8 +153,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     // change that committed during the hashing above revoked every session, and this
     // login must not slip in after it with the old password.
     let ttl = app.tokens()?.refresh_ttl();
-    let tx = db.transaction().await?;
-    let session = sessions::open_if_password_unchanged(&tx, user.id, &current_hash, ttl)
+    let session = sessions::open_for_login(&db, user.id, &current_hash, ttl, &attempt, &origin)
         .await?
         .ok_or_else(|| {
             tracing::info!(
@@ -147,13 +164,6 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
             );
             ApiError::InvalidCredentials
         })?;
-    events::record(
-        &tx,
-        &origin,
-        NewEvent::by_user(EventType::LoginSucceeded, user.id),
-    )
-    .await?;
-    tx.commit().await?;
     tracing::info!(
         user_id = user.id,
         ip = %origin,
@@ -193,17 +203,4 @@ async fn challenge(
             expires_in: CHALLENGE_TTL.as_secs(),
         },
     ))
-}
-
-/// The account an identifier names, with its password hash.
-async fn find(client: &impl GenericClient, key: &str) -> Result<Option<(User, String)>, ApiError> {
-    let sql = format!(
-        "SELECT {}, u.password_hash FROM user_identifiers i JOIN users u ON u.id = i.user_id
-         WHERE i.value = $1",
-        users::COLUMNS,
-    );
-    let Some(row) = client.query_typed_opt(&sql, &[(&key, Type::TEXT)]).await? else {
-        return Ok(None);
-    };
-    Ok(Some((User::from_row(&row)?, row.try_get("password_hash")?)))
 }

@@ -493,7 +493,7 @@ async fn round_trips(bench: &Bench, fixture: &mut Fixture) -> Result<Vec<RoundTr
     let cases: [(&'static str, usize, usize, u64); 3] = [
         ("get-me", plan.round_trips, 5, 1),
         ("refresh", plan.round_trips, 5, 2),
-        ("login", plan.login_round_trips, 1, 3),
+        ("login", plan.login_round_trips, 1, 2),
     ];
     let mut figures = Vec::new();
     for (name, requests, warm_up, target) in cases {
