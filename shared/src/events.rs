@@ -16,8 +16,7 @@ use utoipa::ToSchema;
 use crate::client::Origin;
 use crate::db::{GenericClient, Param, Type};
 use crate::error::ApiError;
-use crate::request::Page;
-use crate::response::PageInfo;
+use crate::page::{Page, PageInfo};
 use crate::totals;
 
 /// What happened. Serialized as its snake_case name (`login_failed`).

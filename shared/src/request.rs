@@ -149,52 +149,6 @@ pub fn path_id(req: &Request, name: &'static str) -> Result<i64, ApiError> {
     }
 }
 
-/// `page_num` (>= 1, default 1) and `page_size` (1..=100, default 20).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub num: i64,
-    pub size: i64,
-}
-
-/// The page parameters of every listing, as the OpenAPI document names them
-/// (`params(PageParams, ...)` on a listing's path); [`Page::from_request`] reads them.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// 1-based page number (default 1).
-    #[param(minimum = 1)]
-    pub page_num: Option<i64>,
-    /// Items per page (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    pub page_size: Option<i64>,
-}
-
-impl Page {
-    pub const MAX_SIZE: i64 = 100;
-
-    pub fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let mut fields = Fields::default();
-        let num = fields.check(
-            "page_num",
-            int_param(req, "page_num", 1, 1..=i64::from(i32::MAX)),
-        );
-        let size = fields.check(
-            "page_size",
-            int_param(req, "page_size", 20, 1..=Self::MAX_SIZE),
-        );
-        fields.finish()?;
-        Ok(Self {
-            num: validated(num)?,
-            size: validated(size)?,
-        })
-    }
-
-    /// Rows to skip: `(num - 1) * size`.
-    pub fn offset(self) -> i64 {
-        (self.num - 1) * self.size
-    }
-}
-
 /// A field of a partial update: absent (leave as it is), `null` (clear it), or a value.
 /// Use with `#[serde(default)]`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -331,6 +285,7 @@ pub fn validated<T>(value: Option<T>) -> Result<T, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::page::Page;
     use lambda_http::Body;
     use serde::Deserialize;
 

@@ -6,7 +6,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::request::Page;
 
 /// `{"status": "ok", ...fields of body}`: what every success response is.
 #[derive(Serialize, ToSchema)]
@@ -30,33 +29,6 @@ pub struct Empty {}
 /// `{"status": "ok"}` and nothing else.
 pub fn ok_empty() -> Response<Body> {
     ok(StatusCode::OK, Empty {})
-}
-
-/// The paging fields of a page response, next to its items (`"users": [...]`):
-/// `total_pages = ceil(total / page_size)`, 0 when `total` is 0.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"page_num": 1, "page_size": 20, "total": 57, "total_pages": 3}))]
-pub struct PageInfo {
-    pub page_num: i64,
-    pub page_size: i64,
-    /// Items in the whole listing. Listings that grow without bound (`GET /users`) count
-    /// exactly below `EXACT_TOTAL_LIMIT` items (default 10 000); above it this is the
-    /// database's estimate (within a few percent, never below the limit or the end of this
-    /// page), and a partial last page gives the exact end.
-    pub total: i64,
-    /// `ceil(total / page_size)`: estimated with `total`.
-    pub total_pages: i64,
-}
-
-impl PageInfo {
-    pub fn new(page: Page, total: i64) -> Self {
-        Self {
-            page_num: page.num,
-            page_size: page.size,
-            total,
-            total_pages: (total + page.size - 1) / page.size,
-        }
-    }
 }
 
 /// Any JSON response with the contract's headers (`no-store`, `nosniff`).
@@ -108,12 +80,6 @@ pub fn with_headers(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_page_counts_its_pages() {
-        let pages = |total| PageInfo::new(Page { num: 2, size: 2 }, total).total_pages;
-        assert_eq!((pages(0), pages(1), pages(4), pages(5)), (0, 1, 2, 3));
-    }
 
     #[test]
     fn ok_puts_the_body_next_to_the_status() {

@@ -8,7 +8,8 @@ use lambda_http::{Body, Request, RequestExt};
 use proptest::prelude::*;
 use secrecy::SecretString;
 use shared::identity::{Email, Login, Name, Password, Phone, lookup_key};
-use shared::request::{Page, json_body, optional_bearer_token, path_id};
+use shared::page::Page;
+use shared::request::{json_body, optional_bearer_token, path_id};
 
 fn config() -> ProptestConfig {
     ProptestConfig {

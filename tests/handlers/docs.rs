@@ -1,8 +1,9 @@
 use lambda_http::http::Method;
 use latchkey_tests::{TestResponse, req};
 
+/// A request to the function as deployed: it serves the committed document.
 async fn get(path: &str) -> TestResponse {
-    let docs = docs::Docs::new().unwrap();
+    let docs = docs::Docs::committed();
     let outcome = docs::handler(&docs, req::get(path)).await;
     TestResponse::from_lambda(shared::lambda::respond(outcome, "test"))
 }

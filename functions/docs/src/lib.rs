@@ -117,19 +117,29 @@ impl Modify for UniqueOperationIds {
     }
 }
 
-/// What the function serves, rendered once per process.
+/// What the function serves.
 pub struct Docs {
-    json: String,
+    json: std::borrow::Cow<'static, str>,
 }
 
 impl Docs {
+    /// The committed `openapi.json`, embedded at build time: what [`Docs::new`] generates
+    /// (`tests/consistency` fails when the two differ), served without generating
+    /// anything at start-up, so the function starts as fast as one that serves nothing.
+    pub fn committed() -> Self {
+        Self {
+            json: include_str!("../../../openapi.json").into(),
+        }
+    }
+
+    /// The document generated from the code: every route's `#[utoipa::path]`.
     pub fn new() -> Result<Self, serde_json::Error> {
         let mut document = ApiDoc::openapi();
         document.info.version = env!("CARGO_PKG_VERSION").to_owned();
         let mut document = serde_json::to_value(&document)?;
         flatten_envelopes(&mut document);
         Ok(Self {
-            json: serde_json::to_string(&document)?,
+            json: serde_json::to_string(&document)?.into(),
         })
     }
 

@@ -6,9 +6,9 @@
 //! disabled the account.
 
 use lambda_http::http::StatusCode;
-use shared::docs::{BodyErrors, PublicRouteErrors, ServerErrors};
 use shared::mail::{self, MailRequestBody};
 use shared::one_time_tokens::Kind;
+use shared::openapi::{BodyErrors, PublicRouteErrors, ServerErrors};
 use shared::response::{Empty, Envelope};
 use shared::users::User;
 use shared::{ApiError, App, Body, Request, Response, response};

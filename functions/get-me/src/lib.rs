@@ -2,7 +2,7 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
-use shared::docs::{AuthErrors, ServerErrors};
+use shared::openapi::{AuthErrors, ServerErrors};
 use shared::response::Envelope;
 use shared::users::User;
 use shared::{ApiError, App, Body, Request, Response, response};

@@ -4,8 +4,8 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
-use shared::docs::{AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
+use shared::openapi::{AuthErrors, ServerErrors};
 use shared::request::path_id;
 use shared::response::Envelope;
 use shared::users::{self, UserView};

@@ -9,10 +9,11 @@ use lambda_http::http::StatusCode;
 use serde::Serialize;
 use shared::contacts::{self, Contact};
 use shared::db::{GenericClient, Type};
-use shared::docs::{AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
-use shared::request::{Fields, Page, PageParams, query_param};
-use shared::response::{Envelope, PageInfo};
+use shared::openapi::{AuthErrors, ServerErrors};
+use shared::page::{Page, PageInfo, PageParams};
+use shared::request::{Fields, query_param};
+use shared::response::Envelope;
 use shared::{ApiError, App, Body, Request, Response, response};
 use utoipa::ToSchema;
 

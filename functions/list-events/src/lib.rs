@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
-use shared::docs::{AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, EventsPage, Filter};
-use shared::request::{Fields, Page, PageParams, int_param, query_param, validated};
-use shared::response::{Envelope, PageInfo};
+use shared::openapi::{AuthErrors, ServerErrors};
+use shared::page::{Page, PageInfo, PageParams};
+use shared::request::{Fields, int_param, query_param, validated};
+use shared::response::Envelope;
 use shared::{ApiError, App, Body, Request, Response, response};
 
 /// Every event, newest first, a page at a time (admin).

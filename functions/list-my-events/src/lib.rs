@@ -3,11 +3,11 @@
 //! are null: an admin's whereabouts are not the user's to see.
 
 use lambda_http::http::StatusCode;
-use shared::docs::{AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, Event, EventsPage, Filter};
-use shared::request::{Page, PageParams};
-use shared::response::{Envelope, PageInfo};
+use shared::openapi::{AuthErrors, ServerErrors};
+use shared::page::{Page, PageInfo, PageParams};
+use shared::response::Envelope;
 use shared::{ApiError, App, Body, Request, Response, response};
 
 /// The caller's own events, newest first, a page at a time.

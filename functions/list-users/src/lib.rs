@@ -10,10 +10,10 @@
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 use shared::db::{GenericClient, Type};
-use shared::docs::{AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
-use shared::request::{Page, PageParams};
-use shared::response::{Envelope, PageInfo};
+use shared::openapi::{AuthErrors, ServerErrors};
+use shared::page::{Page, PageInfo, PageParams};
+use shared::response::Envelope;
 use shared::totals;
 use shared::users::{self, User, UserView};
 use shared::{ApiError, App, Body, Request, Response, response};

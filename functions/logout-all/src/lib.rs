@@ -1,8 +1,8 @@
 //! `POST /auth/logout-all`: revoke every session of the caller, the current one included.
 
 use lambda_http::http::StatusCode;
-use shared::docs::{AuthErrors, ServerErrors};
 use shared::events::{self, EventType, NewEvent};
+use shared::openapi::{AuthErrors, ServerErrors};
 use shared::response::Envelope;
 use shared::sessions::Revoked;
 use shared::{ApiError, App, Body, Request, Response, response, sessions};

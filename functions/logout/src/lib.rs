@@ -3,9 +3,9 @@
 //! a token that does not verify is 401 `invalid_token`.
 
 use serde::Deserialize;
-use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
+use shared::openapi::{BodyErrors, ServerErrors};
 use shared::request::{bearer_token, optional_json_body};
 use shared::response::{Empty, Envelope};
 use shared::tokens::TokenType;

@@ -14,11 +14,11 @@
 use lambda_http::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
 use shared::mfa::{FactorFields, Slot, Used};
 use shared::one_time_tokens::{self, Kind, required_text};
+use shared::openapi::{BodyErrors, ServerErrors};
 use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
 use shared::tokens::SignedIn;

@@ -7,8 +7,8 @@
 
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
-use shared::docs::{BodyErrors, ServerErrors};
 use shared::error::ErrorBody;
+use shared::openapi::{BodyErrors, ServerErrors};
 use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
 use shared::tokens::{SignedIn, TokenType};

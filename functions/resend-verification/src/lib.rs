@@ -5,9 +5,9 @@
 //! unverified email), a new link goes there, within the per-account caps.
 
 use lambda_http::http::StatusCode;
-use shared::docs::{BodyErrors, PublicRouteErrors, ServerErrors};
 use shared::mail::{self, MailRequestBody};
 use shared::one_time_tokens::Kind;
+use shared::openapi::{BodyErrors, PublicRouteErrors, ServerErrors};
 use shared::response::{Empty, Envelope};
 use shared::users::User;
 use shared::{ApiError, App, Body, Request, Response, response};

@@ -6,11 +6,11 @@
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 use shared::auth::AdminAction;
-use shared::docs::{AdminUserErrors, AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
 use shared::mail::{self, Messages};
 use shared::mfa;
+use shared::openapi::{AdminUserErrors, AuthErrors, ServerErrors};
 use shared::response::Envelope;
 use shared::users::{self, User};
 use shared::{ApiError, App, Body, Request, Response, response, sessions};

@@ -6,10 +6,10 @@
 //! account and moved its email loses it again.
 
 use shared::db::{GenericClient, Type};
-use shared::docs::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
 use shared::one_time_tokens::{self, Kind, LinkBody};
+use shared::openapi::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
 use shared::request::json_body;
 use shared::response::{Empty, Envelope};
 use shared::{ApiError, App, Body, Request, Response, credentials, response, sessions};

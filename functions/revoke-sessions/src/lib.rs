@@ -4,8 +4,8 @@
 
 use lambda_http::http::StatusCode;
 use shared::auth::AdminAction;
-use shared::docs::{AdminUserErrors, AuthErrors, ServerErrors};
 use shared::events::{self, EventType, NewEvent};
+use shared::openapi::{AdminUserErrors, AuthErrors, ServerErrors};
 use shared::response::Envelope;
 use shared::sessions::{self, Revoked};
 use shared::{ApiError, App, Body, Request, Response, response, users};

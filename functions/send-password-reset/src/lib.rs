@@ -6,10 +6,10 @@
 
 use lambda_http::http::StatusCode;
 use shared::auth::AdminAction;
-use shared::docs::{AdminUserErrors, AuthErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::mail;
 use shared::one_time_tokens::Kind;
+use shared::openapi::{AdminUserErrors, AuthErrors, ServerErrors};
 use shared::response::{Empty, Envelope};
 use shared::{ApiError, App, Body, Request, Response, response, users};
 

@@ -6,11 +6,11 @@
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use shared::docs::{BodyErrors, LockErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
 use shared::mail::{self, Messages};
 use shared::mfa::{self, FactorFields, Slot};
+use shared::openapi::{BodyErrors, LockErrors, ServerErrors};
 use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
 use shared::users::{self, User};

@@ -8,10 +8,10 @@
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 use shared::db::{GenericClient, Type};
-use shared::docs::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
 use shared::one_time_tokens::{self, Kind, LinkBody};
+use shared::openapi::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
 use shared::request::json_body;
 use shared::response::Envelope;
 use shared::{ApiError, App, Body, Request, Response, response};

@@ -10,7 +10,8 @@ use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::identity::{Email, Login, Name, Password, Phone, Role, lookup_key};
-use shared::request::{Page, Patch, json_body, optional_bearer_token, path_id};
+use shared::page::Page;
+use shared::request::{Patch, json_body, optional_bearer_token, path_id};
 
 /// Every field shape the handlers' bodies use.
 #[derive(Deserialize)]
