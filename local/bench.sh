@@ -186,7 +186,8 @@ SQL
 migrate() {
   say "migrating with the release migrate"
   env -u AWS_LAMBDA_RUNTIME_API APP_SETTINGS=production DATABASE_URL="$BENCH_DATABASE_URL" \
-    JWT_ISSUER=https://auth.bench.invalid JWT_SECRET="$(random_secret)" APP_URL=https://app.bench.invalid \
+    JWT_ISSUER=https://auth.bench.invalid JWT_SECRET="$(random_secret)" MFA_ENCRYPTION_KEY="$(random_secret)" \
+    APP_URL=https://app.bench.invalid \
     "$LAMBDA_DIR/migrate/bootstrap" >"$OUT/logs/migrate.log" 2>&1 \
     || { cat "$OUT/logs/migrate.log" >&2; die "migrate failed"; }
 }
