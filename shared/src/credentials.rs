@@ -38,12 +38,9 @@ const ALL_IPS: &str = "*";
 /// Whose password is being checked.
 pub enum Claimant<'a> {
     /// An account, with the stored hash the password is checked against.
-    /// `second_factor`: the account has MFA on, so a right password alone does not reset
-    /// the count of earlier failures (a login's completed mfa-verify does).
     Account {
         user_id: i64,
         password_hash: &'a str,
-        second_factor: bool,
     },
     /// An identifier (already normalized, see `identity::lookup_key`) that names no
     /// account: a dummy hash is verified, and the identifier is locked like an account.
@@ -388,7 +385,8 @@ impl<'a> HashAndLock<'a> {
     }
 
     /// [`HashAndLock::check`], then a right password's attempt given back (the count
-    /// reset), or, for an account with a second factor still to pass, only taken back.
+    /// reset). A login, whose second factor may still be due, gives back or takes back
+    /// itself.
     pub async fn verify(
         self,
         app: &App,
@@ -396,18 +394,9 @@ impl<'a> HashAndLock<'a> {
         password: &SecretString,
         origin: &Origin,
     ) -> Result<Checked, ApiError> {
-        let second_factor = matches!(
-            self.claimant,
-            Claimant::Account {
-                second_factor: true,
-                ..
-            }
-        );
         let (checked, attempt) = self.check(app, client, password, origin).await?;
-        match (&checked, second_factor) {
-            (Checked::Invalid, _) => {}
-            (Checked::Valid { .. }, true) => attempt.take_back(client).await?,
-            (Checked::Valid { .. }, false) => attempt.give_back(client).await?,
+        if let Checked::Valid { .. } = checked {
+            attempt.give_back(client).await?;
         }
         Ok(checked)
     }
@@ -450,7 +439,6 @@ impl App {
         let claimant = Claimant::Account {
             user_id,
             password_hash: &password_hash,
-            second_factor: false,
         };
         match self
             .check_password(client, claimant, password, origin)
@@ -546,7 +534,6 @@ mod tests {
         let account = Claimant::Account {
             user_id: 7,
             password_hash: "",
-            second_factor: false,
         };
         assert_eq!(account.subject(), "user:7");
     }

@@ -152,6 +152,11 @@ impl SecretBox {
         Ok(plain.to_vec())
     }
 
+    /// Whether a previous key is configured: a rotation is under way.
+    pub fn rotating(&self) -> bool {
+        self.previous.is_some()
+    }
+
     /// Whether `sealed` is under the current key (a rotation re-seals the others).
     pub fn is_current(&self, sealed: &[u8]) -> bool {
         sealed.get(1..1 + KEY_ID_LEN) == Some(&self.current.id[..])
@@ -482,10 +487,15 @@ async fn accept_recovery_code(
     })
 }
 
-/// After a key rotation: re-encrypts every TOTP secret (confirmed or pending) not under
-/// the current key, in batches, each row only if unchanged meanwhile. Returns how many.
+/// During a key rotation (a previous key configured): re-encrypts every TOTP secret
+/// (confirmed or pending) not under the current key, in batches, each row only if
+/// unchanged meanwhile. Returns how many; 0 without reading anything otherwise, so a
+/// deploy that rotates nothing does not scan the accounts.
 pub async fn reseal_all(client: &impl GenericClient, keys: &SecretBox) -> Result<u64, ApiError> {
     let mut resealed = 0;
+    if !keys.rotating() {
+        return Ok(resealed);
+    }
     let mut after = 0i64;
     loop {
         let rows = client

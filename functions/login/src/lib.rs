@@ -113,7 +113,6 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         Some((user, hash)) => Claimant::Account {
             user_id: user.id,
             password_hash: hash,
-            second_factor: user.mfa_enabled,
         },
         None => Claimant::Unknown { lookup_key: &key },
     };
