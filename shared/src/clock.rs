@@ -1,6 +1,8 @@
-//! The time handlers go by where the exact second matters (TOTP time steps): the system
-//! clock, or a fixed one that tests set and move.
+//! The time handlers go by where the exact second or day matters (TOTP time steps, the
+//! day birthdays are counted from): the system clock, or a fixed one that tests set and
+//! move.
 
+use chrono::{DateTime, NaiveDate};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -22,6 +24,12 @@ impl Clock {
         }
     }
 
+    /// Today's date in UTC: what "upcoming" and "not in the future" are counted from.
+    pub fn today(&self) -> NaiveDate {
+        let secs = i64::try_from(self.now_secs()).unwrap_or(i64::MAX);
+        DateTime::from_timestamp(secs, 0).map_or(NaiveDate::MAX, |now| now.date_naive())
+    }
+
     /// Fixes the time at `secs` since the epoch (tests: step boundaries, drift, replay).
     pub fn set(&self, secs: u64) {
         self.fixed.store(secs as i64, Ordering::Relaxed);
@@ -38,5 +46,6 @@ mod tests {
         assert!(clock.now_secs() > 1_700_000_000);
         clock.set(1_000_000_030);
         assert_eq!(clock.now_secs(), 1_000_000_030);
+        assert_eq!(clock.today(), NaiveDate::from_ymd_opt(2001, 9, 9).unwrap());
     }
 }

@@ -4,14 +4,11 @@
 //! value stops the function at start-up with the variable's name; production also
 //! refuses weak secrets.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey};
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
-use rsa::traits::PublicKeyParts;
-use rsa::{RsaPrivateKey, RsaPublicKey};
-use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::keys::SigningConfig;
 
 /// `APP_SETTINGS`: which defaults apply and how strict start-up checks are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +26,7 @@ pub struct ConfigError {
     pub problem: String,
 }
 
-fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         variable,
         problem: problem.into(),
@@ -228,41 +225,6 @@ pub struct TokenConfig {
     pub session_max_age: Duration,
 }
 
-/// `JWT_ALGORITHM` and its key material.
-pub enum SigningConfig {
-    /// `HS256` with `JWT_SECRET` (at least 32 bytes).
-    Hs256 { secret: SecretString },
-    /// `RS256` with `JWT_PRIVATE_KEY`, `JWT_KEY_ID` and `JWT_PUBLIC_KEYS`.
-    Rs256(RsaKeys),
-}
-
-/// RS256 key material, parsed and checked at start-up. Holds the private key, so it is
-/// deliberately not `Debug`.
-pub struct RsaKeys {
-    /// `JWT_KEY_ID`: the `kid` header of every token signed here.
-    pub key_id: String,
-    /// `JWT_PRIVATE_KEY` (PEM, PKCS#1 or PKCS#8), kept as PKCS#1 DER.
-    private_key: SecretSlice<u8>,
-    /// The public half of `JWT_PRIVATE_KEY`.
-    pub public_key: RsaPublicKey,
-    /// `JWT_PUBLIC_KEYS`: further keys that verify and are published, by `kid`: the
-    /// previous keys while tokens they signed may still be alive, or the next key ahead of
-    /// its use. Never contains `key_id`.
-    pub other_keys: BTreeMap<String, RsaPublicKey>,
-}
-
-impl RsaKeys {
-    /// The private key as PKCS#1 DER.
-    pub(crate) fn private_key_der(&self) -> &[u8] {
-        self.private_key.expose_secret()
-    }
-}
-
-/// The RSA modulus sizes accepted: production refuses less than 2048 bits (NIST's floor);
-/// above 4096 the verifier (the `rsa` crate) refuses to work.
-pub const MIN_PRODUCTION_RSA_BITS: usize = 2048;
-pub const MAX_RSA_BITS: usize = 4096;
-
 pub struct PasswordConfig {
     /// `PASSWORD_MIN_LENGTH`, default 6.
     pub min_length: usize,
@@ -285,9 +247,6 @@ pub struct AdminBootstrap {
     pub login: String,
     pub password: SecretString,
 }
-
-/// The minimum HS256 secret length the contract allows.
-pub const MIN_SECRET_BYTES: usize = 32;
 
 impl Config {
     /// Reads the process environment, for a function that uses what `uses` says.
@@ -488,13 +447,7 @@ fn token_config(
     var: &impl Fn(&str) -> Option<String>,
     production: bool,
 ) -> Result<TokenConfig, ConfigError> {
-    let signing = match var("JWT_ALGORITHM").as_deref() {
-        None | Some("HS256") => SigningConfig::Hs256 {
-            secret: hs256_secret(var, production)?,
-        },
-        Some("RS256") => SigningConfig::Rs256(rsa_keys(var, production)?),
-        Some(_) => return Err(problem("JWT_ALGORITHM", "must be HS256 or RS256")),
-    };
+    let signing = SigningConfig::from_env(var, production)?;
     let issuer = match var("JWT_ISSUER") {
         Some(issuer) => issuer,
         None if production => return Err(problem("JWT_ISSUER", "is required in production")),
@@ -647,183 +600,6 @@ fn mfa_config(var: &impl Fn(&str) -> Option<String>) -> Result<MfaConfig, Config
     })
 }
 
-fn hs256_secret(
-    var: &impl Fn(&str) -> Option<String>,
-    production: bool,
-) -> Result<SecretString, ConfigError> {
-    let secret = var("JWT_SECRET").ok_or_else(|| problem("JWT_SECRET", "is required for HS256"))?;
-    if secret.len() < MIN_SECRET_BYTES {
-        return Err(problem(
-            "JWT_SECRET",
-            format!("must be at least {MIN_SECRET_BYTES} bytes"),
-        ));
-    }
-    let distinct = secret
-        .bytes()
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    if production && (distinct < 10 || secret.to_ascii_lowercase().contains("change")) {
-        return Err(problem(
-            "JWT_SECRET",
-            "looks like a placeholder; generate a random one",
-        ));
-    }
-    Ok(SecretString::from(secret))
-}
-
-fn rsa_keys(
-    var: &impl Fn(&str) -> Option<String>,
-    production: bool,
-) -> Result<RsaKeys, ConfigError> {
-    let key_id = var("JWT_KEY_ID").ok_or_else(|| problem("JWT_KEY_ID", "is required for RS256"))?;
-    check_key_id("JWT_KEY_ID", &key_id)?;
-    let pem = var("JWT_PRIVATE_KEY")
-        .map(SecretString::from)
-        .ok_or_else(|| problem("JWT_PRIVATE_KEY", "is required for RS256"))?;
-    let private_key = private_key(pem.expose_secret())?;
-    check_size(
-        "JWT_PRIVATE_KEY",
-        &key_id,
-        private_key.n().bits(),
-        production,
-    )?;
-    let public_key = private_key.to_public_key();
-    let der = private_key
-        .to_pkcs1_der()
-        .map_err(|_| problem("JWT_PRIVATE_KEY", "cannot be re-encoded as PKCS#1"))?;
-    let private_key = SecretSlice::from(der.as_bytes().to_vec());
-
-    let mut other_keys = BTreeMap::new();
-    if let Some(json) = var("JWT_PUBLIC_KEYS") {
-        let listed: BTreeMap<String, String> = serde_json::from_str(&json).map_err(|_| {
-            problem(
-                "JWT_PUBLIC_KEYS",
-                r#"must be a JSON object of key ids to PEM public keys: {"<kid>": "<PEM>", ...}"#,
-            )
-        })?;
-        for (kid, pem) in listed {
-            check_key_id("JWT_PUBLIC_KEYS", &kid)?;
-            let key = public_key_pem(&kid, &pem)?;
-            check_size("JWT_PUBLIC_KEYS", &kid, key.n().bits(), production)?;
-            if kid == key_id {
-                // Listing the current key too is harmless (e.g. it was published ahead of
-                // its use); listing another key under its kid is a mistake.
-                if key != public_key {
-                    return Err(problem(
-                        "JWT_PUBLIC_KEYS",
-                        format!(
-                            "kid {kid:?} is JWT_KEY_ID, but its key is not the public half of \
-                             JWT_PRIVATE_KEY"
-                        ),
-                    ));
-                }
-                continue;
-            }
-            other_keys.insert(kid, key);
-        }
-    }
-    Ok(RsaKeys {
-        key_id,
-        private_key,
-        public_key,
-        other_keys,
-    })
-}
-
-/// A `kid` goes into every token header and the JWKS: printable, no spaces, not too long.
-fn check_key_id(variable: &'static str, kid: &str) -> Result<(), ConfigError> {
-    let printable = kid.chars().all(|c| c.is_ascii_graphic());
-    if kid.is_empty() || kid.len() > 128 || !printable {
-        return Err(problem(
-            variable,
-            "a key id must be 1 to 128 printable ASCII characters without spaces",
-        ));
-    }
-    Ok(())
-}
-
-/// PEM from an environment variable: real newlines, or `\n` escapes where the value had to
-/// fit on one line (a `.env` file, a console field).
-fn unescape_pem(pem: &str) -> std::borrow::Cow<'_, str> {
-    if !pem.contains('\n') && pem.contains("\\n") {
-        pem.replace("\\n", "\n").into()
-    } else {
-        pem.into()
-    }
-}
-
-/// `JWT_PRIVATE_KEY`: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
-/// The messages never quote the value.
-fn private_key(pem: &str) -> Result<RsaPrivateKey, ConfigError> {
-    let pem = unescape_pem(pem);
-    let pem = pem.trim();
-    if pem.contains("ENCRYPTED") {
-        return Err(problem(
-            "JWT_PRIVATE_KEY",
-            "is encrypted; give the unencrypted PEM (keep it in a secret store instead)",
-        ));
-    }
-    RsaPrivateKey::from_pkcs8_pem(pem)
-        .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
-        .map_err(|_| {
-            problem(
-                "JWT_PRIVATE_KEY",
-                format!(
-                    "must be an RSA private key of at most {MAX_RSA_BITS} bits in PEM (PKCS#8 \
-                     \"BEGIN PRIVATE KEY\" or PKCS#1 \"BEGIN RSA PRIVATE KEY\")"
-                ),
-            )
-        })
-}
-
-/// One value of `JWT_PUBLIC_KEYS`: SPKI (`BEGIN PUBLIC KEY`) or PKCS#1
-/// (`BEGIN RSA PUBLIC KEY`).
-fn public_key_pem(kid: &str, pem: &str) -> Result<RsaPublicKey, ConfigError> {
-    let pem = unescape_pem(pem);
-    let pem = pem.trim();
-    if pem.contains("PRIVATE KEY") {
-        return Err(problem(
-            "JWT_PUBLIC_KEYS",
-            format!("kid {kid:?} holds a private key; list only public keys here"),
-        ));
-    }
-    RsaPublicKey::from_public_key_pem(pem)
-        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
-        .map_err(|_| {
-            problem(
-                "JWT_PUBLIC_KEYS",
-                format!(
-                    "kid {kid:?} is not an RSA public key of at most {MAX_RSA_BITS} bits in \
-                     PEM (\"BEGIN PUBLIC KEY\" or \"BEGIN RSA PUBLIC KEY\")"
-                ),
-            )
-        })
-}
-
-fn check_size(
-    variable: &'static str,
-    kid: &str,
-    bits: usize,
-    production: bool,
-) -> Result<(), ConfigError> {
-    if bits > MAX_RSA_BITS {
-        return Err(problem(
-            variable,
-            format!("the key of kid {kid:?} has {bits} bits; at most {MAX_RSA_BITS} are supported"),
-        ));
-    }
-    if production && bits < MIN_PRODUCTION_RSA_BITS {
-        return Err(problem(
-            variable,
-            format!(
-                "the key of kid {kid:?} has {bits} bits; production needs at least \
-                 {MIN_PRODUCTION_RSA_BITS}"
-            ),
-        ));
-    }
-    Ok(())
-}
-
 fn number<T>(
     var: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -847,24 +623,6 @@ where
         ));
     }
     Ok(value)
-}
-
-impl SigningConfig {
-    /// The `alg` this configuration signs with (and the only one it accepts).
-    pub fn algorithm(&self) -> jsonwebtoken::Algorithm {
-        match self {
-            Self::Hs256 { .. } => jsonwebtoken::Algorithm::HS256,
-            Self::Rs256(_) => jsonwebtoken::Algorithm::RS256,
-        }
-    }
-
-    /// The `alg` name, as in a token header.
-    pub fn algorithm_name(&self) -> &'static str {
-        match self {
-            Self::Hs256 { .. } => "HS256",
-            Self::Rs256(_) => "RS256",
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1162,7 +920,11 @@ mod tests {
 
     mod rs256 {
         use super::*;
+        use crate::keys::RsaKeys;
         use crate::tokens::test_keys::{KEYS, SHORT};
+        use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+        use rsa::{RsaPrivateKey, RsaPublicKey};
+        use std::collections::BTreeMap;
 
         /// An RS256 configuration signing with `KEYS[1]` as k2, with `extra` set or replaced.
         fn rs256(extra: &[(&str, &str)]) -> Vec<(String, String)> {

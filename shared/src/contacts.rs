@@ -65,11 +65,6 @@ impl Contact {
     }
 }
 
-/// Today's date in UTC: what "upcoming" and "not in the future" are counted from.
-pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
-
 /// A contact's first or last name: 1 to 100 characters after trimming, no control
 /// characters.
 #[derive(Debug, Clone, PartialEq, Eq)]

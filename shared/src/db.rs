@@ -215,6 +215,16 @@ pub async fn set_role_statement_timeout(
         .await
 }
 
+/// `err` as `meaning` when it is a violation of `constraint`, otherwise as any database
+/// error. For the one insert site that knows what that constraint means there, e.g. a
+/// foreign key to an account deleted while the request was under way.
+pub fn on_constraint(err: tokio_postgres::Error, constraint: &str, meaning: ApiError) -> ApiError {
+    match err.as_db_error().and_then(|db| db.constraint()) {
+        Some(name) if name == constraint => meaning,
+        _ => err.into(),
+    }
+}
+
 impl From<PoolError> for ApiError {
     fn from(err: PoolError) -> Self {
         match err {
@@ -235,15 +245,6 @@ impl From<tokio_postgres::Error> for ApiError {
                     .is_some_and(|name| IDENTITY_CONSTRAINTS.contains(&name))
             {
                 return ApiError::UserExists;
-            }
-            // The account was deleted while this request was under way: answer as the
-            // next request will be answered, not with a 500.
-            if *code == SqlState::FOREIGN_KEY_VIOLATION {
-                match db.constraint() {
-                    Some("contacts_owner_id_fkey") => return ApiError::InvalidToken,
-                    Some("sessions_user_id_fkey") => return ApiError::InvalidCredentials,
-                    _ => {}
-                }
             }
             // A NUL (or a character the encoding cannot hold) that got past request
             // parsing, e.g. in a query parameter: the client's input, not our fault.

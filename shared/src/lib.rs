@@ -16,6 +16,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod identity;
+pub mod keys;
 pub mod lambda;
 pub mod mail;
 pub mod mfa;

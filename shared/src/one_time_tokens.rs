@@ -113,18 +113,9 @@ impl LinkBody {
 /// A body's one required text field; 400 `validation_failed` when absent or empty.
 pub fn required_field(field: &'static str, value: Option<String>) -> Result<String, ApiError> {
     let mut fields = Fields::default();
-    let value = fields.required(field, value, required_text);
+    let value = fields.required_text(field, value);
     fields.finish()?;
     validated(value)
-}
-
-/// A text field that must not be empty.
-pub fn required_text(value: String) -> Result<String, String> {
-    if value.trim().is_empty() {
-        Err("is required".to_owned())
-    } else {
-        Ok(value)
-    }
 }
 
 /// The account and address of a token just spent (or found spent).

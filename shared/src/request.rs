@@ -186,6 +186,23 @@ impl<T> Patch<T> {
     }
 }
 
+/// A body field's text: a plain `String`, or a secret read without copying it out.
+pub trait Text {
+    fn text(&self) -> &str;
+}
+
+impl Text for String {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
+impl Text for secrecy::SecretString {
+    fn text(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(self)
+    }
+}
+
 /// Collects validation messages for several fields, so one answer lists them all.
 #[derive(Default)]
 pub struct Fields {
@@ -228,6 +245,15 @@ impl Fields {
         parse: impl FnOnce(R) -> Result<T, String>,
     ) -> Option<T> {
         raw.and_then(|raw| self.check(field, parse(raw)))
+    }
+
+    /// A text field that must be present and not blank: "is required" when absent, empty
+    /// or only whitespace. The value comes back as given (untrimmed).
+    pub fn required_text<T: Text>(&mut self, field: &'static str, raw: Option<T>) -> Option<T> {
+        self.required(field, raw, |value| match value.text().trim().is_empty() {
+            true => Err("is required".to_owned()),
+            false => Ok(value),
+        })
     }
 
     /// A field of a partial update that may be cleared: absent → `None` (leave it), `null`

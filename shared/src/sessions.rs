@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::db::{GenericClient, Type};
+use crate::db::{self, GenericClient, Type};
 use uuid::Uuid;
 
 use crate::client::Origin;
@@ -81,7 +81,12 @@ async fn open_with(
                 (&amr, Type::TEXT_ARRAY),
             ],
         )
-        .await?;
+        .await
+        // The account was deleted while the request was under way: answer as the next
+        // sign-in will be answered, not with a 500.
+        .map_err(|err| {
+            db::on_constraint(err, "sessions_user_id_fkey", ApiError::InvalidCredentials)
+        })?;
     NewSession::from_row(&row, refresh_jti)
 }
 

@@ -12,9 +12,10 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::config::{ConfigError, SigningConfig, TokenConfig};
+use crate::config::{ConfigError, TokenConfig};
 use crate::error::ApiError;
 use crate::identity::Role;
+use crate::keys::SigningConfig;
 use crate::sessions::NewSession;
 use crate::users::User;
 

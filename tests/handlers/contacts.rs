@@ -8,6 +8,7 @@ use lambda_http::http::Method;
 use lambda_http::{Request, RequestExt};
 use latchkey_tests::{TestApp, TestResponse, json, req};
 use serde_json::Value;
+use shared::App;
 
 use crate::{Api, PASSWORD, assert_contract_headers, user_id};
 
@@ -34,6 +35,13 @@ pub fn get_with_query(path: &str, query: &str) -> Request {
 }
 
 impl Book<'_> {
+    /// The app with its clock fixed at noon UTC on `today`.
+    fn on(&self, today: NaiveDate) -> &App {
+        let noon = today.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp();
+        self.0.app.clock.set(noon as u64);
+        &self.0.app
+    }
+
     pub async fn create(&self, token: &str, body: Value) -> TestResponse {
         let request = req::bearer(req::post("/contacts", &body), token);
         self.0
@@ -43,7 +51,7 @@ impl Book<'_> {
     pub async fn create_on(&self, token: &str, body: Value, today: NaiveDate) -> TestResponse {
         let request = req::bearer(req::post("/contacts", &body), token);
         self.0
-            .respond(::create_contact::handler_on(&self.0.app, request, today).await)
+            .respond(::create_contact::handler(self.on(today), request).await)
     }
 
     /// Creates a contact and asserts it worked; returns the contact.
@@ -88,7 +96,7 @@ impl Book<'_> {
         let request = req::json(Method::PATCH, "/contacts/x", &body);
         let request = req::path_param(req::bearer(request, token), "id", id);
         self.0
-            .respond(::update_contact::handler_on(&self.0.app, request, today).await)
+            .respond(::update_contact::handler(self.on(today), request).await)
     }
 
     pub async fn delete(&self, token: &str, id: &str) -> TestResponse {
@@ -108,7 +116,7 @@ impl Book<'_> {
     pub async fn birthdays_on(&self, token: &str, query: &str, today: NaiveDate) -> TestResponse {
         let request = req::bearer(get_with_query("/contacts/birthdays", query), token);
         self.0
-            .respond(::upcoming_birthdays::handler_on(&self.0.app, request, today).await)
+            .respond(::upcoming_birthdays::handler(self.on(today), request).await)
     }
 }
 
@@ -394,7 +402,6 @@ async fn every_contact_route_needs_a_valid_access_token() {
             json!({"first_name": "A", "last_name": "B"}),
         )
         .await;
-    let today = date("2025-06-01");
 
     for (token, code) in [
         (None, "missing_token"),
@@ -416,12 +423,7 @@ async fn every_contact_route_needs_a_valid_access_token() {
             ::update_contact::handler(app, with_id(req::json(Method::PUT, "/c/x", &body))).await,
             ::delete_contact::handler(app, with_id(req::raw(Method::DELETE, "/c/x", "".into())))
                 .await,
-            ::upcoming_birthdays::handler_on(
-                app,
-                with_token(req::get("/contacts/birthdays")),
-                today,
-            )
-            .await,
+            ::upcoming_birthdays::handler(app, with_token(req::get("/contacts/birthdays"))).await,
         ];
         for (i, outcome) in responses.into_iter().enumerate() {
             let response = t.respond(outcome);

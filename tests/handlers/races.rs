@@ -167,3 +167,64 @@ async fn deleting_a_user_while_they_add_contacts_leaves_no_orphan_and_no_500() {
         .unwrap();
     assert_eq!(left.get::<_, i64>(0), 0, "every contact went with its user");
 }
+
+/// Makes every insert into `table` first delete the account it names (its `column`), as a
+/// `delete-user` committing between a handler's checks and its insert would: the insert
+/// then breaks the foreign key, deterministically.
+async fn delete_the_account_before_each_insert_into(t: &TestApp, table: &str, column: &str) {
+    t.sql()
+        .await
+        .batch_execute(&format!(
+            "CREATE FUNCTION delete_account_first() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN DELETE FROM users WHERE id = NEW.{column}; RETURN NEW; END $$;
+             CREATE TRIGGER delete_account_first BEFORE INSERT ON {table}
+             FOR EACH ROW EXECUTE FUNCTION delete_account_first();"
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_contact_for_an_account_deleted_mid_request_is_401_invalid_token() {
+    let t = TestApp::new().await;
+    let ann = Api(&t).sign_up("ann").await;
+    delete_the_account_before_each_insert_into(&t, "contacts", "owner_id").await;
+    let body = json!({"first_name": "A", "last_name": "B"});
+    let request = req::bearer(req::post("/contacts", &body), &ann.access_token());
+    let response = t.respond(::create_contact::handler(&t.app, request).await);
+    assert_eq!(
+        (response.status, response.error_code()),
+        (401, "invalid_token"),
+        "{}",
+        response.body
+    );
+    assert_eq!(crate::count_rows(&t, "contacts").await, 0);
+}
+
+#[tokio::test]
+async fn a_session_for_an_account_deleted_mid_request_is_401_and_changes_nothing() {
+    let t = TestApp::new().await;
+    let api = Api(&t);
+    let ann = api.sign_up("ann").await;
+    delete_the_account_before_each_insert_into(&t, "sessions", "user_id").await;
+    // A password change opens the caller's new session in its transaction.
+    let body = json!({"current_password": PASSWORD, "password": "a-new-long-passphrase-42"});
+    let response = api
+        .update_user(&ann.access_token(), user_id(&ann), body)
+        .await;
+    assert_eq!(
+        (response.status, response.error_code()),
+        (401, "invalid_credentials"),
+        "{}",
+        response.body
+    );
+    // The statement failed as a whole: the account, its password and its session are as
+    // they were.
+    t.sql()
+        .await
+        .batch_execute("DROP TRIGGER delete_account_first ON sessions")
+        .await
+        .unwrap();
+    assert_eq!(api.me(&ann.access_token()).await.status, 200);
+    assert_eq!(api.login("ann", PASSWORD).await.status, 200);
+}

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::contacts::{self, Birthday, Contact, ContactName, Notes};
-use shared::db::{GenericClient, Type};
+use shared::db::{self, GenericClient, Type};
 use shared::identity::{Email, Phone};
 use shared::openapi::{AuthErrors, BodyErrors, ServerErrors};
 use shared::request::{Fields, json_body, validated};
@@ -59,15 +59,7 @@ struct ContactCreated {
         (status = 201, description = "The new contact.", body = Envelope<ContactCreated>),
         BodyErrors, AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    handler_on(app, req, contacts::today()).await
-}
-
-/// [`handler`] with today's date given, so tests can pin it.
-pub async fn handler_on(
-    app: &App,
-    req: Request,
-    today: NaiveDate,
-) -> Result<Response<Body>, ApiError> {
+    let today = app.clock.today();
     let db = app.db().await?;
     let caller = app.caller(&db, &req).await?.user;
     let body: CreateContactBody = json_body(&req)?;
@@ -129,6 +121,9 @@ async fn insert(
                 (&new_contact.notes, Type::TEXT),
             ],
         )
-        .await?;
+        .await
+        // The account was deleted while the request was under way: answer as the next
+        // request with its token will be answered, not with a 500.
+        .map_err(|err| db::on_constraint(err, "contacts_owner_id_fkey", ApiError::InvalidToken))?;
     Contact::from_row(&row)
 }

@@ -81,13 +81,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     app.limit_ip(&db, &origin, "login").await?;
     let body: LoginBody = json_body(&req)?;
     let mut fields = Fields::default();
-    let login = fields.required("login", body.login, |login: String| {
-        if login.trim().is_empty() {
-            Err("is required".to_owned())
-        } else {
-            Ok(login)
-        }
-    });
+    let login = fields.required_text("login", body.login);
     let password = fields.required("password", body.password, |p: SecretString| {
         if p.expose_secret().is_empty() {
             Err("is required".to_owned())

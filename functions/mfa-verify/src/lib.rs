@@ -17,7 +17,7 @@ use serde::Deserialize;
 use shared::error::ErrorBody;
 use shared::events::{self, EventType, NewEvent};
 use shared::mfa::{FactorFields, Slot, Used};
-use shared::one_time_tokens::{self, Kind, required_text};
+use shared::one_time_tokens::{self, Kind};
 use shared::openapi::{BodyErrors, ServerErrors};
 use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
@@ -58,9 +58,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     app.limit_ip(&db, &origin, "mfa-verify").await?;
     let body: MfaVerifyBody = json_body(&req)?;
     let mut fields = Fields::default();
-    let token = fields.required("mfa_token", body.mfa_token, |t: SecretString| {
-        required_text(t.expose_secret().to_owned())
-    });
+    let token = fields.required_text("mfa_token", body.mfa_token);
     let factor = FactorFields {
         code: body.code,
         recovery_code: body.recovery_code,
@@ -73,7 +71,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         ApiError::InvalidLink => ApiError::InvalidMfaToken,
         err => err,
     };
-    let peeked = one_time_tokens::peek(&db, Kind::MfaLogin, &token)
+    let peeked = one_time_tokens::peek(&db, Kind::MfaLogin, token.expose_secret())
         .await
         .map_err(not_a_token)?
         .ok_or(ApiError::InvalidMfaToken)?;
@@ -89,7 +87,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
         .await?;
 
     let tx = db.transaction().await?;
-    one_time_tokens::spend(&tx, Kind::MfaLogin, &token)
+    one_time_tokens::spend(&tx, Kind::MfaLogin, token.expose_secret())
         .await
         .map_err(not_a_token)?;
     let session =

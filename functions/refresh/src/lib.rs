@@ -31,13 +31,7 @@ struct RefreshBody {
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let body: RefreshBody = json_body(&req)?;
     let mut fields = Fields::default();
-    let token = fields.required("refresh_token", body.refresh_token, |token: String| {
-        if token.trim().is_empty() {
-            Err("is required".to_owned())
-        } else {
-            Ok(token)
-        }
-    });
+    let token = fields.required_text("refresh_token", body.refresh_token);
     fields.finish()?;
     let claims = app
         .tokens()?

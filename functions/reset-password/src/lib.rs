@@ -21,7 +21,7 @@ use shared::events::{self, EventType, NewEvent};
 use shared::identity::Password;
 use shared::mail::{self, Messages};
 use shared::mfa::{FactorFields, Slot};
-use shared::one_time_tokens::{self, Kind, required_text};
+use shared::one_time_tokens::{self, Kind};
 use shared::openapi::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
 use shared::request::{Fields, json_body, validated};
 use shared::response::Envelope;
@@ -65,7 +65,7 @@ pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError
     app.limit_ip(&db, &origin, "reset-password").await?;
     let body: ResetPasswordBody = json_body(&req)?;
     let mut fields = Fields::default();
-    let token = fields.required("token", body.token, required_text);
+    let token = fields.required_text("token", body.token);
     let password = fields.required("password", body.password, |p| {
         Password::parse_new(p, &app.config.passwords, &[])
     });

@@ -56,15 +56,7 @@ struct Query {
         (status = 400, description = "`validation_failed`: a query parameter out of range.", body = ErrorBody),
         AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    handler_on(app, req, contacts::today()).await
-}
-
-/// [`handler`] with today's date given, so tests can pin it.
-pub async fn handler_on(
-    app: &App,
-    req: Request,
-    today: NaiveDate,
-) -> Result<Response<Body>, ApiError> {
+    let today = app.clock.today();
     let db = app.db().await?;
     let caller = app.caller(&db, &req).await?.user;
     let query = Query::from_request(&req)?;

@@ -74,15 +74,7 @@ struct ContactUpdated {
         (status = 404, description = "`not_found`: no such contact in the caller's address book.", body = ErrorBody),
         BodyErrors, AuthErrors, ServerErrors))]
 pub async fn handler(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    handler_on(app, req, contacts::today()).await
-}
-
-/// [`handler`] with today's date given, so tests can pin it.
-pub async fn handler_on(
-    app: &App,
-    req: Request,
-    today: NaiveDate,
-) -> Result<Response<Body>, ApiError> {
+    let today = app.clock.today();
     let db = app.db().await?;
     let caller = app.caller(&db, &req).await?.user;
     let id = path_id(&req, "id")?;
