@@ -4,13 +4,13 @@
 
 use deadpool_postgres::Pool;
 
+use crate::auth::mfa::SecretBox;
+use crate::auth::password::Passwords;
+use crate::auth::tokens::Tokens;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, Uses};
 use crate::db;
-use crate::error::ApiError;
-use crate::mfa::SecretBox;
-use crate::password::Passwords;
-use crate::tokens::Tokens;
+use crate::http::error::ApiError;
 
 pub struct App {
     pub config: Config,

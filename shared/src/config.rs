@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::keys::SigningConfig;
+use crate::auth::keys::SigningConfig;
 
 /// `APP_SETTINGS`: which defaults apply and how strict start-up checks are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +108,7 @@ pub struct Config {
     pub admin_require_mfa: bool,
 }
 
-/// The keys that encrypt TOTP secrets at rest (`shared::mfa`).
+/// The keys that encrypt TOTP secrets at rest (`shared::auth::mfa`).
 pub struct MfaConfig {
     /// `MFA_ENCRYPTION_KEY`: at least 32 bytes of secret text; every secret is written
     /// under it.
@@ -132,7 +132,7 @@ pub enum Directory {
     Admins,
 }
 
-/// Where the client IP comes from (see `crate::client`).
+/// Where the client IP comes from (see `crate::http::client`).
 pub struct ClientIpConfig {
     /// `ORIGIN_SECRET`, set exactly when `BEHIND_CLOUDFRONT=true`: the value CloudFront
     /// sends in `X-Origin-Secret`; only requests carrying it are served, and their
@@ -140,7 +140,7 @@ pub struct ClientIpConfig {
     pub origin_secret: Option<SecretString>,
 }
 
-/// Per-IP request limits (see `crate::ratelimit`).
+/// Per-IP request limits (see `crate::auth::ratelimit`).
 pub struct LimitConfig {
     /// `IP_RATE_LIMIT_PER_MINUTE`: requests per client IP per minute on each limited route;
     /// default 30 in production, unlimited otherwise; `0` means unlimited.
@@ -920,8 +920,8 @@ mod tests {
 
     mod rs256 {
         use super::*;
-        use crate::keys::RsaKeys;
-        use crate::tokens::test_keys::{KEYS, SHORT};
+        use crate::auth::keys::RsaKeys;
+        use crate::auth::tokens::test_keys::{KEYS, SHORT};
         use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
         use rsa::{RsaPrivateKey, RsaPublicKey};
         use std::collections::BTreeMap;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio_postgres::Row;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// The columns [`Contact::from_row`] reads, for a `contacts` table aliased `c`.
 pub const COLUMNS: &str = "c.id, c.first_name, c.last_name, c.email, c.phone, c.birthday, \

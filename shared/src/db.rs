@@ -21,7 +21,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Error as PgError, Row};
 
 use crate::config::{ConfigError, DatabaseConfig};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 pub use deadpool_postgres::Object as Client;
 pub use tokio_postgres::types::Type;
@@ -213,6 +213,26 @@ pub async fn set_role_statement_timeout(
             timeout.as_millis()
         ))
         .await
+}
+
+/// A clearable field of a partial update (`crate::http::request::Fields::clearable`) as
+/// the two parameters of `column = CASE WHEN $named THEN $value ELSE column END`: whether
+/// the body named it, and the value to store (`None` clears the column). Every partial
+/// update writes its clearable columns this way, so an absent field never touches one.
+pub fn clearable<'a, T, U>(
+    change: &'a Option<Option<T>>,
+    value: impl Fn(&'a T) -> U,
+) -> Clearable<U> {
+    Clearable {
+        named: change.is_some(),
+        value: change.as_ref().and_then(|new| new.as_ref().map(value)),
+    }
+}
+
+/// See [`clearable`].
+pub struct Clearable<U> {
+    pub named: bool,
+    pub value: Option<U>,
 }
 
 /// `err` as `meaning` when it is a violation of `constraint`, otherwise as any database

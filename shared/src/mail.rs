@@ -9,14 +9,14 @@ use crate::db::{GenericClient, Type};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::client::Origin;
+use crate::accounts::events::{self, EventType, NewEvent};
+use crate::accounts::identity::lookup_key;
+use crate::accounts::users::{self, User};
+use crate::auth::one_time_tokens::{self, Kind, RawToken};
 use crate::config::MailConfig;
-use crate::error::ApiError;
-use crate::events::{self, EventType, NewEvent};
-use crate::identity::lookup_key;
-use crate::one_time_tokens::{self, Kind, RawToken};
-use crate::request::json_body;
-use crate::users::{self, User};
+use crate::http::client::Origin;
+use crate::http::error::ApiError;
+use crate::http::request::json_body;
 use crate::{App, Request};
 
 /// How long a notice without a token may wait for delivery before it is dropped.

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use lambda_http::{Body, Request, RequestExt};
 use proptest::prelude::*;
 use secrecy::SecretString;
-use shared::identity::{Email, Login, Name, Password, Phone, lookup_key};
-use shared::page::Page;
-use shared::request::{json_body, optional_bearer_token, path_id};
+use shared::accounts::identity::{Email, Login, Name, Password, Phone, lookup_key};
+use shared::http::page::Page;
+use shared::http::request::{json_body, optional_bearer_token, path_id};
 
 fn config() -> ProptestConfig {
     ProptestConfig {

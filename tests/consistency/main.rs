@@ -16,6 +16,7 @@ use serde_yaml::Value as Yaml;
 mod committed_openapi;
 mod deployment;
 mod environment;
+mod layers;
 mod pooler_safe;
 mod schema_names;
 

@@ -311,5 +311,8 @@ async fn ended_rate_windows_are_deleted_by_maintenance() {
     .await
     .unwrap();
     let db = t.app.db().await.unwrap();
-    assert_eq!(shared::ratelimit::delete_expired(&db).await.unwrap(), 1);
+    assert_eq!(
+        shared::auth::ratelimit::delete_expired(&db).await.unwrap(),
+        1
+    );
 }

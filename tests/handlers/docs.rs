@@ -5,7 +5,7 @@ use latchkey_tests::{TestResponse, req};
 async fn get(path: &str) -> TestResponse {
     let docs = docs::Docs::committed();
     let outcome = docs::handler(&docs, req::get(path)).await;
-    TestResponse::from_lambda(shared::lambda::respond(outcome, "test"))
+    TestResponse::from_lambda(shared::http::lambda::respond(outcome, "test"))
 }
 
 #[tokio::test]

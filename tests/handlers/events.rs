@@ -209,7 +209,7 @@ async fn token_reuse_logout_and_logout_all_are_recorded() {
         .app
         .tokens()
         .unwrap()
-        .verify(&first, shared::tokens::TokenType::Refresh)
+        .verify(&first, shared::auth::tokens::TokenType::Refresh)
         .unwrap()
         .sid;
     let detail: Value = t

@@ -1,5 +1,5 @@
 use latchkey_tests::{TestApp, req};
-use shared::tokens::TokenType;
+use shared::auth::tokens::TokenType;
 
 use crate::{Api, assert_contract_headers};
 

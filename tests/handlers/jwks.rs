@@ -14,7 +14,7 @@ use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::App;
-use shared::tokens::TokenType;
+use shared::auth::tokens::TokenType;
 
 use crate::{Api, PASSWORD};
 

@@ -116,7 +116,7 @@ async fn a_hundred_failures_across_ips_lock_the_account_until_cleared() {
     assert_eq!(fresh_ip.header("retry-after"), Some("900"));
 
     let db = t.app.db().await.unwrap();
-    let cleared = shared::credentials::clear(&db, super::user_id(&ivan))
+    let cleared = shared::auth::credentials::clear(&db, super::user_id(&ivan))
         .await
         .unwrap();
     assert!(cleared >= 21, "every IP and the cap: {cleared}");
@@ -147,7 +147,7 @@ async fn idle_counts_are_forgotten_but_a_capped_account_stays_locked() {
     .await
     .unwrap();
     let db = t.app.db().await.unwrap();
-    let deleted = shared::credentials::delete_stale(&db).await.unwrap();
+    let deleted = shared::auth::credentials::delete_stale(&db).await.unwrap();
     assert_eq!(
         deleted, 3,
         "both per-IP rows and the unknown identifier's cap row"

@@ -103,7 +103,10 @@ fn amr(t: &TestApp, response: &TestResponse) -> Vec<String> {
     t.app
         .tokens()
         .unwrap()
-        .verify(&response.access_token(), shared::tokens::TokenType::Access)
+        .verify(
+            &response.access_token(),
+            shared::auth::tokens::TokenType::Access,
+        )
         .unwrap()
         .amr
         .unwrap()

@@ -112,8 +112,8 @@ async fn garbage_expired_or_foreign_refresh_tokens_are_invalid() {
                 .unwrap()
                 .issue(
                     1,
-                    shared::identity::Role::User,
-                    &shared::sessions::NewSession {
+                    shared::accounts::identity::Role::User,
+                    &shared::auth::sessions::NewSession {
                         id: uuid::Uuid::new_v4(),
                         refresh_jti: uuid::Uuid::new_v4(),
                         amr: vec!["pwd".to_owned()],
@@ -122,7 +122,7 @@ async fn garbage_expired_or_foreign_refresh_tokens_are_invalid() {
                 )
                 .unwrap()
                 .refresh_token,
-            shared::tokens::TokenType::Refresh,
+            shared::auth::tokens::TokenType::Refresh,
         )
         .unwrap();
     let foreign_token = foreign.tokens().unwrap().sign(&claims).unwrap();
@@ -132,7 +132,7 @@ async fn garbage_expired_or_foreign_refresh_tokens_are_invalid() {
         .unwrap()
         .verify(
             &registered.refresh_token(),
-            shared::tokens::TokenType::Refresh,
+            shared::auth::tokens::TokenType::Refresh,
         )
         .unwrap();
     claims.exp = chrono::Utc::now().timestamp() - 10;
@@ -207,7 +207,7 @@ async fn access_tokens_say_how_and_when_the_login_happened_and_refreshing_keeps_
         t.app
             .tokens()
             .unwrap()
-            .verify(token, shared::tokens::TokenType::Access)
+            .verify(token, shared::auth::tokens::TokenType::Access)
             .unwrap()
     };
     let first = claims(&login.access_token());

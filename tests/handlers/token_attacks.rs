@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_tests::TestApp;
 use serde_json::{Value, json};
-use shared::tokens::TokenType;
+use shared::auth::tokens::TokenType;
 
 use crate::Api;
 

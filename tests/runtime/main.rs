@@ -1,4 +1,4 @@
-//! The Lambda runtime as Latchkey's functions run it (`shared::lambda::serve`), against the
+//! The Lambda runtime as Latchkey's functions run it (`shared::http::lambda::serve`), against the
 //! benchmark's Runtime API emulator, which hands every invocation a new X-Ray trace id as
 //! Lambda does. No database, no network beyond loopback; a second or two.
 

@@ -226,7 +226,7 @@ impl TestApp {
 
     /// The handler's outcome as the client would see it.
     pub fn respond(&self, outcome: Result<Response<Body>, ApiError>) -> TestResponse {
-        TestResponse::from_lambda(shared::lambda::respond(outcome, "test-request"))
+        TestResponse::from_lambda(shared::http::lambda::respond(outcome, "test-request"))
     }
 
     /// A direct connection for arranging and inspecting rows.

@@ -6,13 +6,13 @@
 use chrono::NaiveDate;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use shared::accounts::identity::{Email, Phone};
 use shared::contacts::{self, Birthday, Contact, ContactName, Notes};
 use shared::db::{self, GenericClient, Type};
-use shared::identity::{Email, Phone};
-use shared::openapi::{AuthErrors, BodyErrors, ServerErrors};
-use shared::request::{Fields, json_body, validated};
-use shared::response::Envelope;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::http::openapi::{AuthErrors, BodyErrors, ServerErrors};
+use shared::http::request::{Fields, json_body, validated};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 /// `first_name` and `last_name` are required; the rest may be absent or `null`.

@@ -6,14 +6,14 @@
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::accounts::users::{self, User};
 use shared::db::{GenericClient, Type};
-use shared::error::ErrorBody;
-use shared::events::{self, EventType, NewEvent};
-use shared::openapi::{AuthErrors, BodyErrors, LockErrors, ServerErrors};
-use shared::request::{Fields, optional_json_body, path_id, validated};
-use shared::response::Envelope;
-use shared::users::{self, User};
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{AuthErrors, BodyErrors, LockErrors, ServerErrors};
+use shared::http::request::{Fields, optional_json_body, path_id, validated};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 /// Required when deleting oneself; an admin deleting someone else sends none.

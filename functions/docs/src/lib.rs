@@ -5,8 +5,8 @@
 use lambda_http::RequestExt;
 use lambda_http::http::StatusCode;
 use serde_json::{Map, Value};
-use shared::error::ErrorBody;
-use shared::{ApiError, Body, Request, Response, response};
+use shared::http::error::ErrorBody;
+use shared::{ApiError, Body, Request, Response, http::response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 

@@ -1,7 +1,7 @@
 //! Lambda entry point for `GET /openapi.json` and `GET /docs`: serves the committed
 //! document, embedded in the binary. Needs no configuration and no database.
 
-use shared::lambda;
+use shared::http::lambda;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

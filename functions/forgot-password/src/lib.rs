@@ -6,12 +6,12 @@
 //! disabled the account.
 
 use lambda_http::http::StatusCode;
+use shared::accounts::users::User;
+use shared::auth::one_time_tokens::Kind;
+use shared::http::openapi::{BodyErrors, PublicRouteErrors, ServerErrors};
+use shared::http::response::{Empty, Envelope};
 use shared::mail::{self, MailRequestBody};
-use shared::one_time_tokens::Kind;
-use shared::openapi::{BodyErrors, PublicRouteErrors, ServerErrors};
-use shared::response::{Empty, Envelope};
-use shared::users::User;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::{ApiError, App, Body, Request, Response, http::response};
 
 /// Ask for a password-reset mail (answers the same whether or not the account exists).
 #[utoipa::path(operation_id = "forgot_password", post, path = "/auth/password/forgot", tag = "auth",

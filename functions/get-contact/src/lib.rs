@@ -5,11 +5,11 @@ use lambda_http::http::StatusCode;
 use serde::Serialize;
 use shared::contacts::{self, Contact};
 use shared::db::{GenericClient, Type};
-use shared::error::ErrorBody;
-use shared::openapi::{AuthErrors, ServerErrors};
-use shared::request::path_id;
-use shared::response::Envelope;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{AuthErrors, ServerErrors};
+use shared::http::request::path_id;
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]

@@ -2,10 +2,10 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
-use shared::openapi::{AuthErrors, ServerErrors};
-use shared::response::Envelope;
-use shared::users::User;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::accounts::users::User;
+use shared::http::openapi::{AuthErrors, ServerErrors};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]

@@ -4,12 +4,12 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
-use shared::error::ErrorBody;
-use shared::openapi::{AuthErrors, ServerErrors};
-use shared::request::path_id;
-use shared::response::Envelope;
-use shared::users::{self, UserView};
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::accounts::users::{self, UserView};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{AuthErrors, ServerErrors};
+use shared::http::request::path_id;
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]

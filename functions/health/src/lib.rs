@@ -3,9 +3,9 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
-use shared::error::ErrorBody;
-use shared::response::Envelope;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::http::error::ErrorBody;
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 /// What this function reads from its environment: the database, and no signing key

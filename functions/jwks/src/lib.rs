@@ -7,8 +7,8 @@
 
 use lambda_http::RequestExt;
 use serde::Serialize;
-use shared::error::ErrorBody;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::http::error::ErrorBody;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 /// What this function reads from its environment: the token settings and keys, and no

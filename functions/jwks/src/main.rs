@@ -2,7 +2,7 @@
 //! `GET /.well-known/openid-configuration`: build the app (and so the keys) once, then serve
 //! invocations. Never touches the database (the pool connects lazily).
 
-use shared::{App, lambda};
+use shared::{App, http::lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

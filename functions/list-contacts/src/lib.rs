@@ -9,12 +9,12 @@ use lambda_http::http::StatusCode;
 use serde::Serialize;
 use shared::contacts::{self, Contact};
 use shared::db::{GenericClient, Type};
-use shared::error::ErrorBody;
-use shared::openapi::{AuthErrors, ServerErrors};
-use shared::page::{Page, PageInfo, PageParams};
-use shared::request::{Fields, query_param};
-use shared::response::Envelope;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{AuthErrors, ServerErrors};
+use shared::http::page::{Page, PageInfo, PageParams};
+use shared::http::request::{Fields, query_param};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 /// The longest search term: as long as the longest stored value (an email).

@@ -4,13 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
-use shared::error::ErrorBody;
-use shared::events::{self, EventType, EventsPage, Filter};
-use shared::openapi::{AuthErrors, ServerErrors};
-use shared::page::{Page, PageInfo, PageParams};
-use shared::request::{Fields, int_param, query_param, validated};
-use shared::response::Envelope;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::accounts::events::{self, EventType, EventsPage, Filter};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{AuthErrors, ServerErrors};
+use shared::http::page::{Page, PageInfo, PageParams};
+use shared::http::request::{Fields, int_param, query_param, validated};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 
 /// Every event, newest first, a page at a time (admin).
 #[utoipa::path(operation_id = "list_events", get, path = "/events", tag = "admin", security(("bearer" = [])),

@@ -3,12 +3,12 @@
 //! are null: an admin's whereabouts are not the user's to see.
 
 use lambda_http::http::StatusCode;
-use shared::error::ErrorBody;
-use shared::events::{self, Event, EventsPage, Filter};
-use shared::openapi::{AuthErrors, ServerErrors};
-use shared::page::{Page, PageInfo, PageParams};
-use shared::response::Envelope;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::accounts::events::{self, Event, EventsPage, Filter};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{AuthErrors, ServerErrors};
+use shared::http::page::{Page, PageInfo, PageParams};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 
 /// The caller's own events, newest first, a page at a time.
 #[utoipa::path(operation_id = "list_my_events", get, path = "/users/me/events", tag = "users", security(("bearer" = [])),

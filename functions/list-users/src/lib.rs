@@ -5,18 +5,18 @@
 //! The page and the total come back in one statement (one round trip): the page is
 //! left-joined to a single row carrying the total's inputs, so an empty page still says
 //! the total. `total` is exact below `EXACT_TOTAL_LIMIT` users and the planner's estimate
-//! above it ([`shared::totals`]), so a page costs the same at 10^3 and 10^6 users.
+//! above it ([`shared::http::totals`]), so a page costs the same at 10^3 and 10^6 users.
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
+use shared::accounts::users::{self, User, UserView};
 use shared::db::{GenericClient, Type};
-use shared::error::ErrorBody;
-use shared::openapi::{AuthErrors, ServerErrors};
-use shared::page::{Page, PageInfo, PageParams};
-use shared::response::Envelope;
-use shared::totals;
-use shared::users::{self, User, UserView};
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{AuthErrors, ServerErrors};
+use shared::http::page::{Page, PageInfo, PageParams};
+use shared::http::response::Envelope;
+use shared::http::totals;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 /// A page of users.

@@ -2,9 +2,9 @@
 //!
 //! Unknown logins and wrong passwords get the same 401 after the same amount of work (a
 //! dummy hash is verified for unknown logins). Each client IP has a per-minute budget of
-//! login requests (`shared::ratelimit`), and each attempt is counted against the lock of
+//! login requests (`shared::auth::ratelimit`), and each attempt is counted against the lock of
 //! the account (or unknown identifier) for that IP before the password is evaluated
-//! (`shared::credentials`): while locked, 429 with `Retry-After`. A hash made with weaker
+//! (`shared::auth::credentials`): while locked, 429 with `Retry-After`. A hash made with weaker
 //! parameters than configured is replaced on success. A disabled account gets 403
 //! `account_disabled`, said only after a correct password. The session opens only if the
 //! stored hash is still the one the password was verified against and the account is
@@ -17,18 +17,18 @@
 use lambda_http::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use shared::credentials::{Attempt, Checked, Claimant, HashAndLock};
-use shared::error::ErrorBody;
-use shared::events::{self, EventType, NewEvent};
-use shared::identity::lookup_key;
-use shared::mfa::CHALLENGE_TTL;
-use shared::one_time_tokens::{self, Kind};
-use shared::openapi::{BodyErrors, ServerErrors};
-use shared::request::{Fields, json_body, validated};
-use shared::response::{self, Envelope};
-use shared::tokens::SignedIn;
-use shared::users::User;
-use shared::{ApiError, App, Body, Request, Response, sessions};
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::accounts::identity::lookup_key;
+use shared::accounts::users::User;
+use shared::auth::credentials::{Attempt, Checked, Claimant, HashAndLock};
+use shared::auth::mfa::CHALLENGE_TTL;
+use shared::auth::one_time_tokens::{self, Kind};
+use shared::auth::tokens::SignedIn;
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{BodyErrors, ServerErrors};
+use shared::http::request::{Fields, json_body, validated};
+use shared::http::response::{self, Envelope};
+use shared::{ApiError, App, Body, Request, Response, auth::sessions};
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -172,7 +172,7 @@ async fn challenge(
     db: &mut shared::db::Client,
     user: &User,
     verified_hash: &str,
-    origin: &shared::client::Origin,
+    origin: &shared::http::client::Origin,
 ) -> Result<Response<Body>, ApiError> {
     // In a transaction: the account's row lock orders concurrent logins, each
     // superseding the token before it.

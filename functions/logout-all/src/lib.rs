@@ -1,11 +1,11 @@
 //! `POST /auth/logout-all`: revoke every session of the caller, the current one included.
 
 use lambda_http::http::StatusCode;
-use shared::events::{self, EventType, NewEvent};
-use shared::openapi::{AuthErrors, ServerErrors};
-use shared::response::Envelope;
-use shared::sessions::Revoked;
-use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::auth::sessions::Revoked;
+use shared::http::openapi::{AuthErrors, ServerErrors};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, auth::sessions, http::response};
 
 /// Revoke every session of the caller, the current one included.
 #[utoipa::path(operation_id = "logout_all", post, path = "/auth/logout-all", tag = "auth", security(("bearer" = [])),

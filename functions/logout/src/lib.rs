@@ -3,13 +3,13 @@
 //! a token that does not verify is 401 `invalid_token`.
 
 use serde::Deserialize;
-use shared::error::ErrorBody;
-use shared::events::{self, EventType, NewEvent};
-use shared::openapi::{BodyErrors, ServerErrors};
-use shared::request::{bearer_token, optional_json_body};
-use shared::response::{Empty, Envelope};
-use shared::tokens::TokenType;
-use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::auth::tokens::TokenType;
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{BodyErrors, ServerErrors};
+use shared::http::request::{bearer_token, optional_json_body};
+use shared::http::response::{Empty, Envelope};
+use shared::{ApiError, App, Body, Request, Response, auth::sessions, http::response};
 use utoipa::ToSchema;
 
 /// Optional: without a body (or without `refresh_token`), the Bearer access token names the

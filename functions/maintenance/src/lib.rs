@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use shared::db::{GenericClient, Type};
-use shared::{ApiError, App, credentials, events, ratelimit};
+use shared::{ApiError, App, accounts::events, auth::credentials, auth::ratelimit};
 
 /// What this function reads from its environment: the database, and no signing key
 /// (`template.yaml`, checked by `tests/consistency`).

@@ -6,7 +6,7 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use maintenance::{Maintenance, Sender};
-use shared::{App, lambda};
+use shared::{App, http::lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {

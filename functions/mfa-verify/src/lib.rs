@@ -14,16 +14,16 @@
 use lambda_http::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use shared::error::ErrorBody;
-use shared::events::{self, EventType, NewEvent};
-use shared::mfa::{FactorFields, Slot, Used};
-use shared::one_time_tokens::{self, Kind};
-use shared::openapi::{BodyErrors, ServerErrors};
-use shared::request::{Fields, json_body, validated};
-use shared::response::Envelope;
-use shared::tokens::SignedIn;
-use shared::users;
-use shared::{ApiError, App, Body, Request, Response, sessions};
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::accounts::users;
+use shared::auth::mfa::{FactorFields, Slot, Used};
+use shared::auth::one_time_tokens::{self, Kind};
+use shared::auth::tokens::SignedIn;
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{BodyErrors, ServerErrors};
+use shared::http::request::{Fields, json_body, validated};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, auth::sessions};
 use utoipa::ToSchema;
 
 /// What this function reads: everything, and the MFA keys.

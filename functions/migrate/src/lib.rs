@@ -14,9 +14,9 @@
 //! ([`custom_resource`]) that every deploy invokes before the API serves traffic.
 
 use serde::Serialize;
+use shared::accounts::identity::{Login, Password, lookup_key};
 use shared::config::AdminBootstrap;
 use shared::db::{self, GenericClient, Type};
-use shared::identity::{Login, Password, lookup_key};
 use shared::{ApiError, App};
 
 pub mod api_role;
@@ -79,7 +79,7 @@ pub async fn run(app: &App) -> Result<Outcome, Error> {
         Some(admin) => bootstrap_admin(app, &client, admin).await?,
     };
     let resealed_mfa_secrets = match app.mfa() {
-        Ok(keys) => shared::mfa::reseal_all(&client, keys).await?,
+        Ok(keys) => shared::auth::mfa::reseal_all(&client, keys).await?,
         Err(_) => 0,
     };
     tracing::info!(?applied, ?admin, resealed_mfa_secrets, "migrations done");

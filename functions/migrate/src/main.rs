@@ -4,7 +4,7 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use migrate::custom_resource::{self, Responder};
-use shared::{App, lambda};
+use shared::{App, http::lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), migrate::Error> {

@@ -1,18 +1,18 @@
 //! `POST /auth/refresh`: trade a refresh token for a new pair, rotating the session.
 //!
 //! The presented token must verify as a refresh token; the session then rotates in one
-//! statement, one round trip (see `shared::sessions::rotate`): an already-rotated token is
+//! statement, one round trip (see `shared::auth::sessions::rotate`): an already-rotated token is
 //! reuse, which revokes the whole session (401 `token_reused`) and records the event in
 //! that same statement.
 
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
-use shared::error::ErrorBody;
-use shared::openapi::{BodyErrors, ServerErrors};
-use shared::request::{Fields, json_body, validated};
-use shared::response::Envelope;
-use shared::tokens::{SignedIn, TokenType};
-use shared::{ApiError, App, Body, Request, Response, sessions};
+use shared::auth::tokens::{SignedIn, TokenType};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{BodyErrors, ServerErrors};
+use shared::http::request::{Fields, json_body, validated};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, auth::sessions};
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]

@@ -8,19 +8,19 @@
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::Deserialize;
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::accounts::identity::{Email, Login, Name, Password, Phone};
+use shared::accounts::users::{self, User};
+use shared::auth::one_time_tokens::{self, Kind};
+use shared::auth::tokens::SignedIn;
 use shared::config::PasswordConfig;
 use shared::db::{GenericClient, Type};
-use shared::error::ErrorBody;
-use shared::events::{self, EventType, NewEvent};
-use shared::identity::{Email, Login, Name, Password, Phone};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{BodyErrors, ServerErrors};
+use shared::http::request::{Fields, json_body, validated};
+use shared::http::response::Envelope;
 use shared::mail::{self, Messages};
-use shared::one_time_tokens::{self, Kind};
-use shared::openapi::{BodyErrors, ServerErrors};
-use shared::request::{Fields, json_body, validated};
-use shared::response::Envelope;
-use shared::tokens::SignedIn;
-use shared::users::{self, User};
-use shared::{ApiError, App, Body, Request, Response, sessions};
+use shared::{ApiError, App, Body, Request, Response, auth::sessions};
 use utoipa::ToSchema;
 
 /// At least one of `login`, `email`, `phone`; without `login`, the email (else the phone)

@@ -5,12 +5,12 @@
 //! unverified email), a new link goes there, within the per-account caps.
 
 use lambda_http::http::StatusCode;
+use shared::accounts::users::User;
+use shared::auth::one_time_tokens::Kind;
+use shared::http::openapi::{BodyErrors, PublicRouteErrors, ServerErrors};
+use shared::http::response::{Empty, Envelope};
 use shared::mail::{self, MailRequestBody};
-use shared::one_time_tokens::Kind;
-use shared::openapi::{BodyErrors, PublicRouteErrors, ServerErrors};
-use shared::response::{Empty, Envelope};
-use shared::users::User;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::{ApiError, App, Body, Request, Response, http::response};
 
 /// Ask for a new verification mail (answers the same whether or not the account exists).
 #[utoipa::path(operation_id = "resend_verification", post, path = "/auth/verify-email/resend", tag = "auth",

@@ -5,15 +5,15 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::accounts::users::{self, User};
 use shared::auth::AdminAction;
-use shared::error::ErrorBody;
-use shared::events::{self, EventType, NewEvent};
+use shared::auth::mfa;
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{AdminUserErrors, AuthErrors, ServerErrors};
+use shared::http::response::Envelope;
 use shared::mail::{self, Messages};
-use shared::mfa;
-use shared::openapi::{AdminUserErrors, AuthErrors, ServerErrors};
-use shared::response::Envelope;
-use shared::users::{self, User};
-use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use shared::{ApiError, App, Body, Request, Response, auth::sessions, http::response};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]

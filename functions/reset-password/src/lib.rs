@@ -15,19 +15,19 @@
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::Deserialize;
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::accounts::identity::Password;
+use shared::accounts::users::{self, User};
+use shared::auth::mfa::{FactorFields, Slot};
+use shared::auth::one_time_tokens::{self, Kind};
+use shared::auth::tokens::SignedIn;
 use shared::db::{GenericClient, Type};
-use shared::error::ErrorBody;
-use shared::events::{self, EventType, NewEvent};
-use shared::identity::Password;
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
+use shared::http::request::{Fields, json_body, validated};
+use shared::http::response::Envelope;
 use shared::mail::{self, Messages};
-use shared::mfa::{FactorFields, Slot};
-use shared::one_time_tokens::{self, Kind};
-use shared::openapi::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
-use shared::request::{Fields, json_body, validated};
-use shared::response::Envelope;
-use shared::tokens::SignedIn;
-use shared::users::{self, User};
-use shared::{ApiError, App, Body, Request, Response, credentials, sessions};
+use shared::{ApiError, App, Body, Request, Response, auth::credentials, auth::sessions};
 use utoipa::ToSchema;
 
 /// What this function reads: everything, and the MFA keys (it checks TOTP codes).

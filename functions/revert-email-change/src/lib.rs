@@ -5,14 +5,16 @@
 //! every session is revoked and the failed-login lock cleared: someone who took over the
 //! account and moved its email loses it again.
 
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::auth::one_time_tokens::{self, Kind, LinkBody};
 use shared::db::{GenericClient, Type};
-use shared::error::ErrorBody;
-use shared::events::{self, EventType, NewEvent};
-use shared::one_time_tokens::{self, Kind, LinkBody};
-use shared::openapi::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
-use shared::request::json_body;
-use shared::response::{Empty, Envelope};
-use shared::{ApiError, App, Body, Request, Response, credentials, response, sessions};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
+use shared::http::request::json_body;
+use shared::http::response::{Empty, Envelope};
+use shared::{
+    ApiError, App, Body, Request, Response, auth::credentials, auth::sessions, http::response,
+};
 
 /// Undo an email change with the token from the notice sent to the old address.
 #[utoipa::path(operation_id = "revert_email_change", post, path = "/auth/email-change/revert", tag = "auth",

@@ -1,6 +1,6 @@
 //! Lambda entry point for `POST /auth/email-change/revert`: build the app once, then serve invocations.
 
-use shared::{App, lambda};
+use shared::{App, http::lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -3,12 +3,12 @@
 //! revocation and its `sessions_revoked` event, with the admin as actor, commit together.
 
 use lambda_http::http::StatusCode;
+use shared::accounts::events::{self, EventType, NewEvent};
 use shared::auth::AdminAction;
-use shared::events::{self, EventType, NewEvent};
-use shared::openapi::{AdminUserErrors, AuthErrors, ServerErrors};
-use shared::response::Envelope;
-use shared::sessions::{self, Revoked};
-use shared::{ApiError, App, Body, Request, Response, response, users};
+use shared::auth::sessions::{self, Revoked};
+use shared::http::openapi::{AdminUserErrors, AuthErrors, ServerErrors};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, accounts::users, http::response};
 
 /// End every session of a user (admin).
 #[utoipa::path(operation_id = "revoke_sessions", delete, path = "/users/{id}/sessions", tag = "admin", security(("bearer" = [])),

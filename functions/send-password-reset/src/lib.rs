@@ -6,12 +6,12 @@
 
 use lambda_http::http::StatusCode;
 use shared::auth::AdminAction;
-use shared::error::ErrorBody;
+use shared::auth::one_time_tokens::Kind;
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{AdminUserErrors, AuthErrors, ServerErrors};
+use shared::http::response::{Empty, Envelope};
 use shared::mail;
-use shared::one_time_tokens::Kind;
-use shared::openapi::{AdminUserErrors, AuthErrors, ServerErrors};
-use shared::response::{Empty, Envelope};
-use shared::{ApiError, App, Body, Request, Response, response, users};
+use shared::{ApiError, App, Body, Request, Response, accounts::users, http::response};
 
 /// Send a user the password-reset mail (admin).
 #[utoipa::path(operation_id = "send_password_reset", post, path = "/users/{id}/password-reset", tag = "admin", security(("bearer" = [])),

@@ -8,15 +8,15 @@
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::auth::mfa::{self, FactorFields, Slot};
 use shared::db::Type;
-use shared::error::ErrorBody;
-use shared::events::{self, EventType, NewEvent};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{BodyErrors, LockErrors, ServerErrors};
+use shared::http::request::{Fields, json_body, validated};
+use shared::http::response::Envelope;
 use shared::mail::{self, Messages};
-use shared::mfa::{self, FactorFields, Slot};
-use shared::openapi::{BodyErrors, LockErrors, ServerErrors};
-use shared::request::{Fields, json_body, validated};
-use shared::response::Envelope;
-use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use shared::{ApiError, App, Body, Request, Response, auth::sessions, http::response};
 use utoipa::ToSchema;
 
 /// What this function reads: everything, and the MFA keys.

@@ -9,13 +9,13 @@
 use lambda_http::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use shared::auth::mfa;
 use shared::db::Type;
-use shared::error::ErrorBody;
-use shared::mfa;
-use shared::openapi::{AuthErrors, BodyErrors, LockErrors, ServerErrors};
-use shared::request::{Fields, json_body, validated};
-use shared::response::Envelope;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{AuthErrors, BodyErrors, LockErrors, ServerErrors};
+use shared::http::request::{Fields, json_body, validated};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 /// What this function reads: everything, and the MFA keys.

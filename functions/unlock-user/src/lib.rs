@@ -5,12 +5,12 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::accounts::users::{self, User};
 use shared::auth::AdminAction;
-use shared::events::{self, EventType, NewEvent};
-use shared::openapi::{AdminUserErrors, AuthErrors, ServerErrors};
-use shared::response::Envelope;
-use shared::users::{self, User};
-use shared::{ApiError, App, Body, Request, Response, credentials, response};
+use shared::http::openapi::{AdminUserErrors, AuthErrors, ServerErrors};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, auth::credentials, http::response};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]

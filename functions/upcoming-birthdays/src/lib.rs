@@ -12,11 +12,11 @@ use lambda_http::http::StatusCode;
 use serde::Serialize;
 use shared::contacts::{self, Contact};
 use shared::db::{GenericClient, Type};
-use shared::error::ErrorBody;
-use shared::openapi::{AuthErrors, ServerErrors};
-use shared::request::{Fields, int_param, validated};
-use shared::response::Envelope;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{AuthErrors, ServerErrors};
+use shared::http::request::{Fields, int_param, validated};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 /// A contact with when its birthday comes next.

@@ -10,14 +10,14 @@
 use chrono::NaiveDate;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use shared::accounts::identity::{Email, Phone};
 use shared::contacts::{self, Birthday, Contact, ContactName, Notes};
-use shared::db::{GenericClient, Type};
-use shared::error::ErrorBody;
-use shared::identity::{Email, Phone};
-use shared::openapi::{AuthErrors, BodyErrors, ServerErrors};
-use shared::request::{Fields, Patch, json_body, path_id};
-use shared::response::Envelope;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::db::{self, GenericClient, Type};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{AuthErrors, BodyErrors, ServerErrors};
+use shared::http::request::{Fields, Patch, json_body, path_id};
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 /// Every field is optional; an absent field is left as it is.
@@ -136,16 +136,10 @@ async fn update(
          RETURNING {}",
         contacts::COLUMNS
     );
-    let email = changes
-        .email
-        .as_ref()
-        .map(|e| e.as_ref().map(Email::as_str));
-    let phone = changes
-        .phone
-        .as_ref()
-        .map(|p| p.as_ref().map(Phone::as_str));
-    let birthday = changes.birthday.map(|b| b.map(Birthday::date));
-    let notes = changes.notes.as_ref().map(Option::as_deref);
+    let email = db::clearable(&changes.email, Email::as_str);
+    let phone = db::clearable(&changes.phone, Phone::as_str);
+    let birthday = db::clearable(&changes.birthday, |b| b.date());
+    let notes = db::clearable(&changes.notes, String::as_str);
     let row = client
         .query_typed_opt(
             &sql,
@@ -160,14 +154,14 @@ async fn update(
                     &changes.last_name.as_ref().map(ContactName::as_str),
                     Type::TEXT,
                 ),
-                (&email.is_some(), Type::BOOL),
-                (&email.flatten(), Type::TEXT),
-                (&phone.is_some(), Type::BOOL),
-                (&phone.flatten(), Type::TEXT),
-                (&birthday.is_some(), Type::BOOL),
-                (&birthday.flatten(), Type::DATE),
-                (&notes.is_some(), Type::BOOL),
-                (&notes.flatten(), Type::TEXT),
+                (&email.named, Type::BOOL),
+                (&email.value, Type::TEXT),
+                (&phone.named, Type::BOOL),
+                (&phone.value, Type::TEXT),
+                (&birthday.named, Type::BOOL),
+                (&birthday.value, Type::DATE),
+                (&notes.named, Type::BOOL),
+                (&notes.value, Type::TEXT),
                 (&changes.any(), Type::BOOL),
             ],
         )

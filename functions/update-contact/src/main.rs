@@ -1,7 +1,7 @@
 //! Lambda entry point for `PATCH /contacts/{id}` (and `PUT`): build the app once, then serve
 //! invocations.
 
-use shared::{App, lambda};
+use shared::{App, http::lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

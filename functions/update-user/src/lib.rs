@@ -21,21 +21,21 @@
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use shared::client::Origin;
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::accounts::identity::{Email, Login, Name, Password, Phone, Role};
+use shared::accounts::users::{self, User};
+use shared::auth::mfa::{Factor, FactorFields, Slot};
+use shared::auth::one_time_tokens::{self, Kind};
+use shared::auth::tokens::TokenPair;
 use shared::config::{MailConfig, PasswordConfig};
-use shared::db::{GenericClient, Type};
-use shared::error::ErrorBody;
-use shared::events::{self, EventType, NewEvent};
-use shared::identity::{Email, Login, Name, Password, Phone, Role};
+use shared::db::{self, GenericClient, Type};
+use shared::http::client::Origin;
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{BodyErrors, LockErrors, ServerErrors, all_optional};
+use shared::http::request::{Fields, Patch, json_body, path_id, validated};
+use shared::http::response::Envelope;
 use shared::mail::{self, Messages};
-use shared::mfa::{Factor, FactorFields, Slot};
-use shared::one_time_tokens::{self, Kind};
-use shared::openapi::{BodyErrors, LockErrors, ServerErrors, all_optional};
-use shared::request::{Fields, Patch, json_body, path_id, validated};
-use shared::response::Envelope;
-use shared::tokens::TokenPair;
-use shared::users::{self, User};
-use shared::{ApiError, App, Body, Request, Response, response, sessions};
+use shared::{ApiError, App, Body, Request, Response, auth::sessions, http::response};
 use utoipa::ToSchema;
 
 /// What this function reads: everything, and the MFA keys (it checks TOTP codes).
@@ -371,27 +371,21 @@ async fn update(
              old.disabled AS old_disabled",
         users::COLUMNS
     );
-    let name = changes.name.as_ref();
-    let email = changes
-        .email
-        .as_ref()
-        .map(|e| e.as_ref().map(Email::as_str));
-    let phone = changes
-        .phone
-        .as_ref()
-        .map(|p| p.as_ref().map(Phone::as_str));
+    let name = db::clearable(&changes.name, String::as_str);
+    let email = db::clearable(&changes.email, Email::as_str);
+    let phone = db::clearable(&changes.phone, Phone::as_str);
     let row = client
         .query_typed_opt(
             &sql,
             &[
                 (&id, Type::INT8),
-                (&name.is_some(), Type::BOOL),
-                (&name.and_then(Option::as_deref), Type::TEXT),
+                (&name.named, Type::BOOL),
+                (&name.value, Type::TEXT),
                 (&changes.login.as_ref().map(Login::as_str), Type::TEXT),
-                (&email.is_some(), Type::BOOL),
-                (&email.flatten(), Type::TEXT),
-                (&phone.is_some(), Type::BOOL),
-                (&phone.flatten(), Type::TEXT),
+                (&email.named, Type::BOOL),
+                (&email.value, Type::TEXT),
+                (&phone.named, Type::BOOL),
+                (&phone.value, Type::TEXT),
                 (&changes.role.map(Role::as_str), Type::TEXT),
                 (&new_hash, Type::TEXT),
                 (&confirmed_hash, Type::TEXT),

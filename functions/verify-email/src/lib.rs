@@ -7,14 +7,14 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
+use shared::accounts::events::{self, EventType, NewEvent};
+use shared::auth::one_time_tokens::{self, Kind, LinkBody};
 use shared::db::{GenericClient, Type};
-use shared::error::ErrorBody;
-use shared::events::{self, EventType, NewEvent};
-use shared::one_time_tokens::{self, Kind, LinkBody};
-use shared::openapi::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
-use shared::request::json_body;
-use shared::response::Envelope;
-use shared::{ApiError, App, Body, Request, Response, response};
+use shared::http::error::ErrorBody;
+use shared::http::openapi::{LinkBodyErrors, PublicRouteErrors, ServerErrors};
+use shared::http::request::json_body;
+use shared::http::response::Envelope;
+use shared::{ApiError, App, Body, Request, Response, http::response};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
@@ -94,7 +94,7 @@ async fn spent_and_still_verified(
     let Some(spent) = one_time_tokens::find_spent(client, Kind::VerifyEmail, token).await? else {
         return Ok(false);
     };
-    let Some(user) = shared::users::find(client, spent.user_id).await? else {
+    let Some(user) = shared::accounts::users::find(client, spent.user_id).await? else {
         return Ok(false);
     };
     Ok(user.email_verified && user.email.is_some() && user.email == spent.email)

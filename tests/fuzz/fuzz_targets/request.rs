@@ -9,9 +9,9 @@ use lambda_http::{Body, Request, RequestExt};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 use serde::Deserialize;
-use shared::identity::{Email, Login, Name, Password, Phone, Role, lookup_key};
-use shared::page::Page;
-use shared::request::{Patch, json_body, optional_bearer_token, path_id};
+use shared::accounts::identity::{Email, Login, Name, Password, Phone, Role, lookup_key};
+use shared::http::page::Page;
+use shared::http::request::{Patch, json_body, optional_bearer_token, path_id};
 
 /// Every field shape the handlers' bodies use.
 #[derive(Deserialize)]

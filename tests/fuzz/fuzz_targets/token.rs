@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use shared::config::Config;
-use shared::identity::Role;
-use shared::tokens::{TokenType, Tokens};
+use shared::accounts::identity::Role;
+use shared::auth::tokens::{TokenType, Tokens};
 
 struct Fixture {
     tokens: Tokens,
@@ -25,7 +25,7 @@ fn fixture() -> &'static Fixture {
         })
         .expect("fuzz configuration");
         let tokens = Tokens::new(config.tokens.as_ref().expect("token settings")).expect("fuzz keys");
-        let session = shared::sessions::NewSession {
+        let session = shared::auth::sessions::NewSession {
             id: uuid::Uuid::nil(),
             refresh_jti: uuid::Uuid::nil(),
             amr: vec!["pwd".to_owned()],

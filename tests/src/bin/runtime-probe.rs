@@ -1,14 +1,14 @@
 //! `runtime-probe`: a function served as every Latchkey function is
-//! (`shared::lambda::serve`), answering with what the Lambda runtime left it: the X-Ray
+//! (`shared::http::lambda::serve`), answering with what the Lambda runtime left it: the X-Ray
 //! trace id in its Lambda context, `_X_AMZN_TRACE_ID` in its process environment, and the
 //! number of variables there. tests/runtime invokes it.
 
 use lambda_http::{Body, Error, RequestExt as _, Response};
-use shared::error::ApiError;
+use shared::http::error::ApiError;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    shared::lambda::serve(|request| {
+    shared::http::lambda::serve(|request| {
         let report = serde_json::json!({
             "context_trace_id": request
                 .lambda_context_ref()

@@ -15,7 +15,7 @@ use lambda_http::{Request, RequestExt};
 use secrecy::ExposeSecret;
 
 use crate::config::ClientIpConfig;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// The header CloudFront adds to every origin request, holding `ORIGIN_SECRET`.
 pub const ORIGIN_SECRET_HEADER: &str = "x-origin-secret";

@@ -12,12 +12,12 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::accounts::identity::Role;
+use crate::accounts::users::User;
+use crate::auth::keys::SigningConfig;
+use crate::auth::sessions::NewSession;
 use crate::config::{ConfigError, TokenConfig};
-use crate::error::ApiError;
-use crate::identity::Role;
-use crate::keys::SigningConfig;
-use crate::sessions::NewSession;
-use crate::users::User;
+use crate::http::error::ApiError;
 
 /// `typ`: a token of one type is never accepted as the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,7 +84,7 @@ impl crate::App {
         session: &NewSession,
     ) -> Result<lambda_http::Response<lambda_http::Body>, ApiError> {
         let tokens = self.tokens()?.issue(user.id, user.role, session)?;
-        Ok(crate::response::ok(status, SignedIn { user, tokens }))
+        Ok(crate::http::response::ok(status, SignedIn { user, tokens }))
     }
 }
 
@@ -133,7 +133,7 @@ enum VerifyingKeys {
 
 impl Tokens {
     pub fn new(config: &TokenConfig) -> Result<Self, ConfigError> {
-        crate::signer::install();
+        crate::auth::signer::install();
         let algorithm = config.signing.algorithm();
         let mut header = Header::new(algorithm);
         let (encoding, keys, jwks) = match &config.signing {
@@ -612,7 +612,7 @@ mod rs256_tests {
         use base64::Engine as _;
         let _tokens = rs256(("k1", 0), &[]); // installs the provider
         let key = EncodingKey::from_rsa_pem(KEYS[0].private_pkcs1.as_bytes()).unwrap();
-        assert!(crate::signer::signs_rs256_with_ring(&key));
+        assert!(crate::auth::signer::signs_rs256_with_ring(&key));
         let ours = jsonwebtoken::crypto::sign(b"header.claims", &key, Algorithm::RS256).unwrap();
         let reference = (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.signer_factory)(
             &Algorithm::RS256,

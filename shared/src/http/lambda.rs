@@ -10,7 +10,7 @@ use std::str::FromStr as _;
 use subscriber::filter::{EnvFilter, LevelFilter};
 use tracing::Instrument as _;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Initialises tracing like the runtime's default subscriber (level from
 /// `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO; `AWS_LAMBDA_LOG_FORMAT=json` for
@@ -68,8 +68,8 @@ where
         // included, carries where it came from and API Gateway's id for it.
         let span = tracing::info_span!(
             "request",
-            gateway_request_id = %crate::client::gateway_request_id(&req),
-            source_ip = %crate::client::source_ip_text(&req),
+            gateway_request_id = %crate::http::client::gateway_request_id(&req),
+            source_ip = %crate::http::client::source_ip_text(&req),
         );
         let outcome = handler(req);
         async move { Ok::<_, Infallible>(respond(outcome.await, &request_id)) }.instrument(span)
@@ -112,7 +112,7 @@ mod tests {
             tracing::trace!(target: "lambda_runtime::layers::trace", "event body: password=hunter2");
             tracing::debug!(target: "lambda_http::request", "event body: password=hunter2");
             tracing::info!(target: "lambda_runtime", "runtime info");
-            tracing::trace!(target: "shared::credentials", "ours at trace");
+            tracing::trace!(target: "shared::auth::credentials", "ours at trace");
         });
         String::from_utf8(out.lock().unwrap().clone()).unwrap()
     }

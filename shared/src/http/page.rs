@@ -5,8 +5,8 @@ use lambda_http::Request;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
-use crate::request::{Fields, int_param, validated};
+use crate::http::error::ApiError;
+use crate::http::request::{Fields, int_param, validated};
 
 /// `page_num` (>= 1, default 1) and `page_size` (1..=100, default 20).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

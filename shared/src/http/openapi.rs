@@ -4,7 +4,7 @@
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{IntoResponses, PartialSchema};
 
-use crate::error::ErrorBody;
+use crate::http::error::ErrorBody;
 
 /// `T`'s schema with no property required: for fields that are flattened in only
 /// sometimes (e.g. a token pair that comes with an update only when the password changed).

@@ -7,12 +7,12 @@ use std::time::Duration;
 use crate::db::{self, GenericClient, Type};
 use uuid::Uuid;
 
-use crate::client::Origin;
-use crate::credentials::Attempt;
-use crate::error::ApiError;
-use crate::events::{self, EventType};
-use crate::tokens::Claims;
-use crate::users::{self, User};
+use crate::accounts::events::{self, EventType};
+use crate::accounts::users::{self, User};
+use crate::auth::credentials::Attempt;
+use crate::auth::tokens::Claims;
+use crate::http::client::Origin;
+use crate::http::error::ApiError;
 
 /// A session as the next token pair needs it: its id, the `jti` the refresh token must
 /// carry, and how and when its login was authenticated (`amr`, `auth_time`), which every

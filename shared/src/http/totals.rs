@@ -10,7 +10,7 @@
 //! limit exact while the estimate lags (autovacuum re-analyzes after 10% of the rows
 //! changed); a never-analyzed table (estimate -1) is counted.
 
-use crate::page::Page;
+use crate::http::page::Page;
 
 /// The estimate's margin: below `MARGIN * limit` estimated rows, the rows are counted.
 pub const MARGIN: i64 = 2;

@@ -6,7 +6,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::response;
+use crate::http::response;
 
 /// Per-field validation messages, as sent in `fields` of a `validation_failed` error.
 pub type FieldErrors = BTreeMap<std::borrow::Cow<'static, str>, Vec<String>>;
@@ -90,7 +90,7 @@ pub enum ApiError {
     /// 409 `mfa_setup_missing`: no TOTP setup is waiting for confirmation.
     #[error("no pending mfa setup")]
     MfaSetupMissing,
-    /// 413 `payload_too_large`: a body over [`crate::request::MAX_BODY_BYTES`].
+    /// 413 `payload_too_large`: a body over [`crate::http::request::MAX_BODY_BYTES`].
     #[error("payload too large")]
     PayloadTooLarge,
     /// 429 `too_many_attempts`, with `Retry-After` in seconds: the account (or unknown

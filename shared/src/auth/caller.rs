@@ -5,13 +5,13 @@ use crate::db::{GenericClient, Type};
 use lambda_http::Request;
 use uuid::Uuid;
 
+use crate::accounts::users::{self, User};
 use crate::app::App;
-use crate::client::Origin;
+use crate::auth::tokens::TokenType;
 use crate::db;
-use crate::error::ApiError;
-use crate::request::{bearer_token, path_id};
-use crate::tokens::TokenType;
-use crate::users::{self, User};
+use crate::http::client::Origin;
+use crate::http::error::ApiError;
+use crate::http::request::{bearer_token, path_id};
 
 /// Who is calling. `user` is read fresh from the database, so a role change or an account
 /// deletion takes effect on the next request, not when the token expires.

@@ -1,6 +1,6 @@
 //! The JWT signing keys (`JWT_ALGORITHM` and its key material): read and checked at cold
 //! start, so a function with a weak, malformed or mismatched key never starts. What signs
-//! and verifies with them is `crate::tokens` and `crate::signer`.
+//! and verifies with them is `crate::auth::tokens` and `crate::auth::signer`.
 
 use std::collections::BTreeMap;
 

@@ -5,7 +5,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// `{"status": "ok", ...fields of body}`: what every success response is.
 #[derive(Serialize, ToSchema)]

@@ -18,11 +18,11 @@ use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use tokio_postgres::Row;
 
+use crate::accounts::events::{self, EventType, NewEvent};
 use crate::app::App;
-use crate::client::Origin;
-use crate::error::ApiError;
-use crate::events::{self, EventType, NewEvent};
-use crate::password::Verdict;
+use crate::auth::password::Verdict;
+use crate::http::client::Origin;
+use crate::http::error::ApiError;
 
 /// Consecutive failures, per subject and IP, that lock the subject for that IP.
 pub const MAX_FAILURES: i32 = 5;
@@ -133,7 +133,7 @@ impl Attempt {
     /// A login's first statement: finds the account `lookup_key` (a normalized identifier)
     /// names and counts an attempt against its lock (or, for an identifier that names
     /// none, against the identifier's), in one round trip. The row holds the account's
-    /// [`crate::users::COLUMNS`] and `password_hash`, all NULL when there is none.
+    /// [`crate::accounts::users::COLUMNS`] and `password_hash`, all NULL when there is none.
     pub async fn claim_for_identifier(
         client: &impl GenericClient,
         lookup_key: &str,
@@ -145,7 +145,7 @@ impl Attempt {
                     u.password_hash
              FROM (SELECT 1) AS one
              LEFT JOIN (user_identifiers i JOIN users u ON u.id = i.user_id) ON i.value = $3",
-            crate::users::COLUMNS
+            crate::accounts::users::COLUMNS
         );
         let params = [(&unknown as _, Type::TEXT), (&lookup_key as _, Type::TEXT)];
         Self::claim(client, &claimant, params, origin).await

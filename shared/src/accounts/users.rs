@@ -8,9 +8,9 @@ use serde::Serialize;
 use tokio_postgres::Row;
 use utoipa::ToSchema;
 
+use crate::accounts::identity::Role;
 use crate::config::Directory;
-use crate::error::ApiError;
-use crate::identity::Role;
+use crate::http::error::ApiError;
 
 /// The columns [`User::from_row`] reads, for a `users` table aliased `u`.
 pub const COLUMNS: &str = "u.id, u.login, u.name, u.email, u.pending_email, u.email_verified, \
@@ -142,7 +142,7 @@ pub async fn find(client: &impl GenericClient, id: i64) -> Result<Option<User>, 
         .transpose()
 }
 
-/// The user an identifier (login, email or phone, as [`crate::identity::lookup_key`]
+/// The user an identifier (login, email or phone, as [`crate::accounts::identity::lookup_key`]
 /// normalises it) names, if any.
 pub async fn find_by_identifier(
     client: &impl GenericClient,

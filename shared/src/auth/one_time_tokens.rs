@@ -19,9 +19,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
-use crate::request::{Fields, validated};
-use crate::users;
+use crate::accounts::users;
+use crate::http::error::ApiError;
+use crate::http::request::{Fields, validated};
 
 /// Random bytes in a token.
 pub const TOKEN_BYTES: usize = 32;

@@ -6,7 +6,7 @@ use scrypt::password_hash::phc::{Output, PasswordHash, Salt};
 use scrypt::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Hashes and verifies passwords with the configured scrypt cost.
 pub struct Passwords {

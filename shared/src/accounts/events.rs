@@ -13,11 +13,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::client::Origin;
 use crate::db::{GenericClient, Param, Type};
-use crate::error::ApiError;
-use crate::page::{Page, PageInfo};
-use crate::totals;
+use crate::http::client::Origin;
+use crate::http::error::ApiError;
+use crate::http::page::{Page, PageInfo};
+use crate::http::totals;
 
 /// What happened. Serialized as its snake_case name (`login_failed`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -10,8 +10,8 @@
 use crate::db::{GenericClient, Type};
 
 use crate::app::App;
-use crate::client::Origin;
-use crate::error::ApiError;
+use crate::http::client::Origin;
+use crate::http::error::ApiError;
 
 impl App {
     /// Counts this request against `bucket`'s budget for the client IP; 429

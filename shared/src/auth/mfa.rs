@@ -19,15 +19,15 @@ use sha2::{Digest, Sha256};
 use totp_rs::{Algorithm, Builder, Totp};
 use utoipa::ToSchema;
 
+use crate::accounts::events::{self, EventType, NewEvent};
 use crate::app::App;
-use crate::client::Origin;
+use crate::auth::credentials::Attempt;
 use crate::config::MfaConfig;
-use crate::credentials::Attempt;
 use crate::db::{GenericClient, Type};
-use crate::error::ApiError;
-use crate::events::{self, EventType, NewEvent};
+use crate::http::client::Origin;
+use crate::http::error::ApiError;
+use crate::http::request::Fields;
 use crate::mail::{self, Messages};
-use crate::request::Fields;
 
 /// Random bytes in a TOTP secret (RFC 4226's recommended 160 bits).
 pub const SECRET_BYTES: usize = 20;

@@ -6,7 +6,7 @@ use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
-use crate::error::{ApiError, FieldErrors};
+use crate::http::error::{ApiError, FieldErrors};
 
 /// The largest body any route accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -311,7 +311,7 @@ pub fn validated<T>(value: Option<T>) -> Result<T, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::page::Page;
+    use crate::http::page::Page;
     use lambda_http::Body;
     use serde::Deserialize;
 
