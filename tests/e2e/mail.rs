@@ -17,14 +17,8 @@ pub(crate) async fn register(
     login: &str,
     email: &str,
 ) -> latchkey_tests::TestResponse {
-    let registered = http
-        .post(
-            "/auth/register",
-            json!({"login": login, "email": email, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(registered.status, 201, "{}", registered.body);
-    registered
+    http.register(json!({"login": login, "email": email, "password": PASSWORD}))
+        .await
 }
 
 #[tokio::test]

@@ -6,14 +6,8 @@ use reqwest::Method;
 const PASSWORD: &str = "users e2e password";
 
 async fn sign_up(http: &Http, login: &str) -> TestResponse {
-    let response = http
-        .post(
-            "/auth/register",
-            json!({"login": login, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(response.status, 201, "{}", response.body);
-    response
+    http.register(json!({"login": login, "password": PASSWORD}))
+        .await
 }
 
 async fn admin(http: &Http) -> TestResponse {
