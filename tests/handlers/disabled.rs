@@ -3,7 +3,7 @@
 
 use latchkey_tests::{TestApp, json};
 
-use crate::{Api, PASSWORD, events_of, user_id};
+use crate::{Api, PASSWORD, count, events_of, user_id};
 
 #[tokio::test]
 async fn a_disabled_account_loses_its_sessions_and_gets_none_until_enabled() {
@@ -59,16 +59,12 @@ async fn a_disabled_account_loses_its_sessions_and_gets_none_until_enabled() {
         (reset.status, reset.error_code()),
         (403, "account_disabled")
     );
-    let live_sessions: i64 = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL",
-            &[&dee_id],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let live_sessions = count(
+        &t,
+        "SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL",
+        &[&dee_id],
+    )
+    .await;
     assert_eq!(live_sessions, 0);
 
     let enabled = api
@@ -145,13 +141,7 @@ async fn only_an_admin_disables_and_only_someone_else() {
     assert_eq!((nobody.status, nobody.error_code()), (404, "not_found"));
 
     // Nothing changed, nothing recorded.
-    let disabled: i64 = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM users WHERE disabled", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let disabled = count(&t, "SELECT count(*) FROM users WHERE disabled", &[]).await;
     assert_eq!(disabled, 0);
     assert_eq!(api.me(&eve.access_token()).await.status, 200);
     let events = events_of(&t, fay_id).await;
@@ -174,16 +164,12 @@ async fn two_admins_disabling_each_other_at_once_leave_one_enabled() {
         api.update_user(&amy_token, user_id(&ben), off()),
         api.update_user(&ben_token, user_id(&amy), off()),
     );
-    let enabled_admins: i64 = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let enabled_admins = count(
+        &t,
+        "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled",
+        &[],
+    )
+    .await;
     assert_eq!(enabled_admins, 1, "{} / {}", a.body, b.body);
     let mut statuses = [a.status, b.status];
     statuses.sort();

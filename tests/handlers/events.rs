@@ -4,7 +4,7 @@
 use latchkey_tests::{TestApp, TestResponse, json, req};
 use serde_json::Value;
 
-use crate::{Api, PASSWORD, user_id};
+use crate::{Api, PASSWORD, refresh_claims, user_id};
 
 const AGENT: &str = "latchkey-tests/1.0";
 
@@ -205,13 +205,7 @@ async fn token_reuse_logout_and_logout_all_are_recorded() {
         .get(0);
     assert_eq!(reused, Some(id));
     // The session it revoked, as recorded by the rotating statement itself.
-    let sid = t
-        .app
-        .tokens()
-        .unwrap()
-        .verify(&first, shared::tokens::TokenType::Refresh)
-        .unwrap()
-        .sid;
+    let sid = refresh_claims(&t.app, &first).sid;
     let detail: Value = t
         .sql()
         .await

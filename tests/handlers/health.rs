@@ -1,13 +1,12 @@
 use latchkey_tests::{TestApp, req};
 
-use crate::assert_contract_headers;
+use crate::assert_contract_response;
 
 #[tokio::test]
 async fn health_reports_the_database_and_version_without_a_token() {
     let t = TestApp::new().await;
     let response = t.respond(::health::handler(&t.app, req::get("/health")).await);
-    assert_eq!(response.status, 200);
-    assert_contract_headers(&response);
+    assert_contract_response(&response, 200);
     assert_eq!(response.body["status"], "ok");
     assert_eq!(response.body["database"], "ok");
     assert_eq!(response.body["version"], env!("CARGO_PKG_VERSION"));

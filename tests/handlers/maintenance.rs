@@ -8,7 +8,7 @@ use latchkey_tests::{TestApp, json, unique};
 use maintenance::{Maintenance, Sender};
 use shared::App;
 
-use crate::{Api, PASSWORD, count_rows, user_id};
+use crate::{Api, PASSWORD, count, count_rows, user_id};
 
 /// An address nothing listens on.
 async fn closed_port_url() -> String {
@@ -143,13 +143,7 @@ async fn a_hanging_mail_server_slows_no_request_and_the_mail_leaves_once_a_serve
         "{round_took:?}"
     );
 
-    let queued: i64 = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM outbox WHERE sent_at IS NULL", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let queued = count(&t, "SELECT count(*) FROM outbox WHERE sent_at IS NULL", &[]).await;
     assert_eq!(
         queued, 4,
         "verification, reset, new-address link, old-address notice"

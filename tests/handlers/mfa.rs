@@ -7,7 +7,7 @@ use lambda_http::http::Method;
 use latchkey_tests::{TestApp, TestResponse, authenticator_code, json, req};
 use serde_json::Value;
 
-use crate::{Api, PASSWORD, events_of, user_id};
+use crate::{Api, PASSWORD, access_claims, count, count_rows, events_of, user_id};
 
 /// A time at the very start of a 30 s step (step 56 666 667).
 const T0: u64 = 1_700_000_010;
@@ -100,13 +100,7 @@ async fn challenge(api: &Api<'_>, login: &str) -> String {
 }
 
 fn amr(t: &TestApp, response: &TestResponse) -> Vec<String> {
-    t.app
-        .tokens()
-        .unwrap()
-        .verify(&response.access_token(), shared::tokens::TokenType::Access)
-        .unwrap()
-        .amr
-        .unwrap()
+    access_claims(&t.app, &response.access_token()).amr.unwrap()
 }
 
 fn types(events: &[(String, Option<i64>, Value)]) -> Vec<&str> {
@@ -377,13 +371,7 @@ async fn wrong_codes_lock_the_account_like_wrong_passwords() {
         .mfa_verify(json!({"mfa_token": token, "code": right}))
         .await;
     assert_eq!(done.status, 200, "{}", done.body);
-    let left: i64 = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM login_locks", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let left = count_rows(&t, "login_locks").await;
     assert_eq!(left, 0);
 }
 
@@ -696,16 +684,12 @@ async fn turning_totp_off_takes_the_password_and_a_code() {
     let login = api.login("ian", PASSWORD).await;
     assert!(login.body.get("access_token").is_some(), "{}", login.body);
     assert_eq!(amr(&t, &login), ["pwd"]);
-    let remaining: i64 = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM mfa_recovery_codes WHERE user_id = $1",
-            &[&ian.id],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let remaining = count(
+        &t,
+        "SELECT count(*) FROM mfa_recovery_codes WHERE user_id = $1",
+        &[&ian.id],
+    )
+    .await;
     assert_eq!(remaining, 0);
     let again = api
         .totp_disable(&access, json!({"current_password": PASSWORD, "code": code}))

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use latchkey_tests::{TestApp, json};
 
-use crate::{Api, PASSWORD, assert_invalid_link, count_rows, user_id};
+use crate::{Api, PASSWORD, assert_invalid_link, count, count_rows, user_id};
 
 const NEW_PASSWORD: &str = "a brand new password";
 
@@ -177,16 +177,12 @@ async fn a_reset_clears_the_lock() {
         assert_eq!(api.login("dee", "wrong password").await.status, 401);
     }
     assert_eq!(api.login("dee", PASSWORD).await.status, 429, "locked");
-    let locks: i64 = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM login_locks WHERE user_id = $1",
-            &[&user_id(&dee)],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let locks = count(
+        &t,
+        "SELECT count(*) FROM login_locks WHERE user_id = $1",
+        &[&user_id(&dee)],
+    )
+    .await;
     assert!(locks > 0);
     api.forgot_password("dee").await;
     let token = api.link_token("dee@example.com", "reset-password").await;

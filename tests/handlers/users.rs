@@ -1,19 +1,8 @@
 use latchkey_tests::{TestApp, json};
 
-use crate::{Api, assert_contract_headers, user_id};
+use crate::{Api, assert_contract_response, keys, user_id};
 
 const PUBLIC_KEYS: [&str; 4] = ["created_at", "id", "login", "name"];
-
-fn keys(user: &serde_json::Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = user
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort();
-    keys
-}
 
 #[tokio::test]
 async fn a_user_sees_themself_in_full_and_others_in_public() {
@@ -25,8 +14,7 @@ async fn a_user_sees_themself_in_full_and_others_in_public() {
     let own = api
         .get_user(&ann.access_token(), &user_id(&ann).to_string())
         .await;
-    assert_eq!(own.status, 200);
-    assert_contract_headers(&own);
+    assert_contract_response(&own, 200);
     assert_eq!(own.body["user"], ann.body["user"]);
 
     let other = api
@@ -88,8 +76,7 @@ async fn the_list_is_ordered_by_id_and_paginated() {
     let me = api.login("user2", crate::PASSWORD).await;
 
     let first = api.list_users(&me.access_token(), "page_size=2").await;
-    assert_eq!(first.status, 200);
-    assert_contract_headers(&first);
+    assert_contract_response(&first, 200);
     assert_eq!(first.body["page_num"], 1);
     assert_eq!(first.body["page_size"], 2);
     assert_eq!(first.body["total"], 5);
