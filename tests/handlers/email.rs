@@ -333,9 +333,8 @@ async fn verifying_an_address_another_account_took_meanwhile_is_a_conflict() {
     let t = TestApp::new().await;
     let api = Api(&t);
     let jay = api.sign_up_with_email("jay", "jay@example.com").await;
-    api.update_user(
-        &jay.access_token(),
-        user_id(&jay),
+    api.update_self(
+        &jay,
         json!({"current_password": PASSWORD, "email": "shared@example.com"}),
     )
     .await;
@@ -347,9 +346,8 @@ async fn verifying_an_address_another_account_took_meanwhile_is_a_conflict() {
         (409, "user_exists")
     );
     let taken = api
-        .update_user(
-            &jay.access_token(),
-            user_id(&jay),
+        .update_self(
+            &jay,
             json!({"current_password": PASSWORD, "email": "SHARED@example.com"}),
         )
         .await;
@@ -362,9 +360,8 @@ async fn an_account_without_an_email_takes_a_new_one_at_once_unverified() {
     let api = Api(&t);
     let lou = api.sign_up("lou").await;
     let changed = api
-        .update_user(
-            &lou.access_token(),
-            user_id(&lou),
+        .update_self(
+            &lou,
             json!({"current_password": PASSWORD, "email": "lou@example.com"}),
         )
         .await;
@@ -377,11 +374,7 @@ async fn an_account_without_an_email_takes_a_new_one_at_once_unverified() {
     assert_eq!(api.verify_email(&token).await.status, 200);
 
     let cleared = api
-        .update_user(
-            &lou.access_token(),
-            user_id(&lou),
-            json!({"current_password": PASSWORD, "email": null}),
-        )
+        .update_self(&lou, json!({"current_password": PASSWORD, "email": null}))
         .await;
     assert_eq!(cleared.body["user"]["email_verified"], false);
     assert_invalid_link(&api.verify_email(&token).await);
@@ -392,9 +385,8 @@ async fn a_password_change_is_notified_to_the_email() {
     let t = TestApp::new().await;
     let api = Api(&t);
     let max = api.sign_up_with_email("max", "max@example.com").await;
-    api.update_user(
-        &max.access_token(),
-        user_id(&max),
+    api.update_self(
+        &max,
         json!({"current_password": PASSWORD, "password": "another password"}),
     )
     .await;

@@ -142,6 +142,13 @@ impl Api<'_> {
             .respond(::update_user::handler(&self.0.app, request).await)
     }
 
+    /// `PATCH /users/{id}` by the user of `session` (a register or login response) on
+    /// their own account.
+    pub async fn update_self(&self, session: &TestResponse, body: Value) -> TestResponse {
+        self.update_user(&session.access_token(), user_id(session), body)
+            .await
+    }
+
     pub async fn delete_user(
         &self,
         access_token: &str,

@@ -112,9 +112,8 @@ async fn a_hanging_mail_server_slows_no_request_and_the_mail_leaves_once_a_serve
         let forgot = api.forgot_password(&email).await;
         assert_eq!(forgot.status, 202);
         let changed = api
-            .update_user(
-                &ann.access_token(),
-                user_id(&ann),
+            .update_self(
+                &ann,
                 json!({"current_password": PASSWORD, "email": &new_email}),
             )
             .await;
@@ -179,9 +178,8 @@ async fn a_delivered_notice_is_kept_a_day_and_then_deleted() {
             json!({"login": format!("n-{}", unique()), "email": &email, "password": PASSWORD}),
         )
         .await;
-    api.update_user(
-        &bea.access_token(),
-        user_id(&bea),
+    api.update_self(
+        &bea,
         json!({"current_password": PASSWORD, "password": "another password"}),
     )
     .await;

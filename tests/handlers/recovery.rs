@@ -150,9 +150,8 @@ async fn a_reset_link_dies_with_a_password_change_expiry_or_a_newer_link() {
     let second = forget().await;
     assert_invalid_link(&api.reset_password(&first, NEW_PASSWORD).await);
 
-    api.update_user(
-        &cal.access_token(),
-        user_id(&cal),
+    api.update_self(
+        &cal,
         json!({"current_password": PASSWORD, "password": "changed meanwhile"}),
     )
     .await;

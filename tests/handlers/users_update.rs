@@ -59,9 +59,8 @@ async fn null_clears_email_phone_and_name_but_not_login_or_password() {
         )
         .await;
     let cleared = api
-        .update_user(
-            &bob.access_token(),
-            user_id(&bob),
+        .update_self(
+            &bob,
             json!({"current_password": PASSWORD,
             "email": null, "phone": null, "name": null}),
         )
@@ -78,9 +77,8 @@ async fn null_clears_email_phone_and_name_but_not_login_or_password() {
     );
 
     let refused = api
-        .update_user(
-            &bob.access_token(),
-            user_id(&bob),
+        .update_self(
+            &bob,
             json!({"current_password": PASSWORD,
             "login": null, "password": null}),
         )
@@ -103,9 +101,8 @@ async fn changing_the_password_revokes_every_session_and_returns_a_fresh_pair() 
     let first = api.sign_up("cyd").await;
     let second = api.login("cyd", PASSWORD).await;
     let response = api
-        .update_user(
-            &first.access_token(),
-            user_id(&first),
+        .update_self(
+            &first,
             json!({"current_password": PASSWORD, "password": "a brand new password"}),
         )
         .await;
@@ -160,20 +157,15 @@ async fn guessing_the_current_password_is_throttled_like_login() {
     let eve = api.sign_up("eve").await;
     for _ in 0..5 {
         let wrong = api
-            .update_user(
-                &eve.access_token(),
-                user_id(&eve),
+            .update_self(
+                &eve,
                 json!({"current_password": "guess guess", "name": "E"}),
             )
             .await;
         assert_eq!(wrong.status, 403);
     }
     let locked = api
-        .update_user(
-            &eve.access_token(),
-            user_id(&eve),
-            json!({"current_password": PASSWORD, "name": "E"}),
-        )
+        .update_self(&eve, json!({"current_password": PASSWORD, "name": "E"}))
         .await;
     assert_eq!(
         (locked.status, locked.error_code()),
@@ -272,11 +264,7 @@ async fn a_user_cannot_make_themself_admin() {
     let api = Api(&t);
     let hal = api.sign_up("hal").await;
     let response = api
-        .update_user(
-            &hal.access_token(),
-            user_id(&hal),
-            json!({"current_password": PASSWORD, "role": "admin"}),
-        )
+        .update_self(&hal, json!({"current_password": PASSWORD, "role": "admin"}))
         .await;
     assert_eq!((response.status, response.error_code()), (403, "forbidden"));
 }
@@ -296,9 +284,7 @@ async fn a_taken_identifier_is_a_conflict_and_changes_nothing() {
         let mut body = body;
         body["current_password"] = json!(PASSWORD);
         body["name"] = json!("Changed");
-        let response = api
-            .update_user(&jon.access_token(), user_id(&jon), body.clone())
-            .await;
+        let response = api.update_self(&jon, body.clone()).await;
         assert_eq!(
             (response.status, response.error_code()),
             (409, "user_exists"),
@@ -315,7 +301,7 @@ async fn bad_values_and_bad_json_are_client_errors() {
     let api = Api(&t);
     let kai = api.sign_up("kai").await;
     let invalid = api
-        .update_user(&kai.access_token(), user_id(&kai), json!({"current_password": PASSWORD,
+        .update_self(&kai, json!({"current_password": PASSWORD,
             "email": "nope", "phone": "123", "login": "a b", "password": "short", "name": "n".repeat(101)}))
         .await;
     assert_eq!(invalid.status, 400);
@@ -324,11 +310,7 @@ async fn bad_values_and_bad_json_are_client_errors() {
         assert!(fields.contains_key(field), "{field}");
     }
     let mistyped = api
-        .update_user(
-            &kai.access_token(),
-            user_id(&kai),
-            json!({"current_password": PASSWORD, "name": 5}),
-        )
+        .update_self(&kai, json!({"current_password": PASSWORD, "name": 5}))
         .await;
     assert_eq!(
         (mistyped.status, mistyped.error_code()),
