@@ -18,14 +18,9 @@ async fn sign_up(http: &Http, prefix: &str) -> String {
         .access_token()
 }
 
-async fn send(http: &Http, method: Method, path: &str, token: &str, body: Value) -> TestResponse {
-    http.send(method, path, Some(token), Some(body.to_string()))
-        .await
-}
-
 /// `POST /contacts` with `body`.
 async fn create(http: &Http, token: &str, body: Value) -> TestResponse {
-    send(http, Method::POST, "/contacts", token, body).await
+    http.send_json(Method::POST, "/contacts", token, body).await
 }
 
 /// Creates a contact and asserts it worked, with the contract's headers; returns the contact.
@@ -70,27 +65,27 @@ async fn a_user_keeps_an_address_book_over_http() {
     assert_eq!(read.status, 200);
     assert_eq!(&read.body["contact"], contact);
 
-    let patched = send(
-        &http,
-        Method::PATCH,
-        &path(contact),
-        &ann,
-        json!({"last_name": "Roe", "notes": null}),
-    )
-    .await;
+    let patched = http
+        .send_json(
+            Method::PATCH,
+            &path(contact),
+            &ann,
+            json!({"last_name": "Roe", "notes": null}),
+        )
+        .await;
     assert_eq!(patched.status, 200, "{}", patched.body);
     assert_eq!(patched.body["contact"]["last_name"], "Roe");
     assert!(patched.body["contact"]["notes"].is_null());
     assert_eq!(patched.body["contact"]["email"], "jane@example.com");
 
-    let put = send(
-        &http,
-        Method::PUT,
-        &path(contact),
-        &ann,
-        json!({"first_name": "Janet"}),
-    )
-    .await;
+    let put = http
+        .send_json(
+            Method::PUT,
+            &path(contact),
+            &ann,
+            json!({"first_name": "Janet"}),
+        )
+        .await;
     assert_eq!(put.status, 200, "{}", put.body);
     assert_eq!(put.body["contact"]["first_name"], "Janet");
     assert_eq!(
@@ -129,22 +124,15 @@ async fn nobody_sees_or_touches_another_users_contacts_over_http() {
 
     let attempts = [
         http.get(&path(&anns), Some(&bob)).await,
-        send(
-            &http,
+        http.send_json(
             Method::PATCH,
             &path(&anns),
             &bob,
             json!({"first_name": "X"}),
         )
         .await,
-        send(
-            &http,
-            Method::PUT,
-            &path(&anns),
-            &bob,
-            json!({"first_name": "X"}),
-        )
-        .await,
+        http.send_json(Method::PUT, &path(&anns), &bob, json!({"first_name": "X"}))
+            .await,
         http.send(Method::DELETE, &path(&anns), Some(&bob), None)
             .await,
     ];
@@ -251,8 +239,7 @@ async fn contact_errors_answer_with_the_contract_error_body() {
             "validation_failed",
         ),
         (
-            send(
-                &http,
+            http.send_json(
                 Method::PATCH,
                 &path(&contact),
                 &ann,

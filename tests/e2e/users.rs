@@ -29,17 +29,6 @@ fn id(response: &TestResponse) -> i64 {
     response.body["user"]["id"].as_i64().unwrap()
 }
 
-async fn send(
-    http: &Http,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: serde_json::Value,
-) -> TestResponse {
-    http.send(method, path, Some(token), Some(body.to_string()))
-        .await
-}
-
 #[tokio::test]
 async fn users_see_each_other_publicly_and_themselves_in_full() {
     let http = Http::new();
@@ -94,26 +83,26 @@ async fn a_user_updates_themself_by_patch_or_put_and_a_password_change_logs_out_
     let cy = sign_up(&http, &login).await;
     let path = format!("/users/{}", id(&cy));
 
-    let renamed = send(
-        &http,
-        Method::PATCH,
-        &path,
-        &cy.access_token(),
-        json!({"current_password": PASSWORD, "name": "Cy"}),
-    )
-    .await;
+    let renamed = http
+        .send_json(
+            Method::PATCH,
+            &path,
+            &cy.access_token(),
+            json!({"current_password": PASSWORD, "name": "Cy"}),
+        )
+        .await;
     assert_eq!(
         (renamed.status, renamed.body["user"]["name"].as_str()),
         (200, Some("Cy"))
     );
-    let put = send(
-        &http,
-        Method::PUT,
-        &path,
-        &cy.access_token(),
-        json!({"current_password": PASSWORD, "name": "Cy P."}),
-    )
-    .await;
+    let put = http
+        .send_json(
+            Method::PUT,
+            &path,
+            &cy.access_token(),
+            json!({"current_password": PASSWORD, "name": "Cy P."}),
+        )
+        .await;
     assert_eq!(
         (put.status, put.body["user"]["name"].as_str()),
         (200, Some("Cy P.")),
@@ -121,36 +110,36 @@ async fn a_user_updates_themself_by_patch_or_put_and_a_password_change_logs_out_
     );
     assert_eq!(put.body["user"]["login"], login.as_str());
 
-    let wrong = send(
-        &http,
-        Method::PATCH,
-        &path,
-        &cy.access_token(),
-        json!({"current_password": "nope nope", "name": "X"}),
-    )
-    .await;
+    let wrong = http
+        .send_json(
+            Method::PATCH,
+            &path,
+            &cy.access_token(),
+            json!({"current_password": "nope nope", "name": "X"}),
+        )
+        .await;
     assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
-    let missing = send(
-        &http,
-        Method::PATCH,
-        &path,
-        &cy.access_token(),
-        json!({"name": "X"}),
-    )
-    .await;
+    let missing = http
+        .send_json(
+            Method::PATCH,
+            &path,
+            &cy.access_token(),
+            json!({"name": "X"}),
+        )
+        .await;
     assert_eq!(
         (missing.status, missing.error_code()),
         (400, "validation_failed")
     );
 
-    let changed = send(
-        &http,
-        Method::PATCH,
-        &path,
-        &cy.access_token(),
-        json!({"current_password": PASSWORD, "password": "the new password"}),
-    )
-    .await;
+    let changed = http
+        .send_json(
+            Method::PATCH,
+            &path,
+            &cy.access_token(),
+            json!({"current_password": PASSWORD, "password": "the new password"}),
+        )
+        .await;
     assert_eq!(changed.status, 200);
     assert_eq!(
         http.get("/users/me", Some(&cy.access_token())).await.status,
@@ -179,70 +168,65 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
     let admin = admin(&http).await;
     let dee_path = format!("/users/{}", id(&dee));
 
-    let forbidden = send(
-        &http,
-        Method::PATCH,
-        &dee_path,
-        &eve.access_token(),
-        json!({"current_password": PASSWORD, "name": "x"}),
-    )
-    .await;
+    let forbidden = http
+        .send_json(
+            Method::PATCH,
+            &dee_path,
+            &eve.access_token(),
+            json!({"current_password": PASSWORD, "name": "x"}),
+        )
+        .await;
     assert_eq!(
         (forbidden.status, forbidden.error_code()),
         (403, "forbidden")
     );
-    let forbidden = send(
-        &http,
-        Method::DELETE,
-        &dee_path,
-        &eve.access_token(),
-        json!({"password": PASSWORD}),
-    )
-    .await;
+    let forbidden = http
+        .send_json(
+            Method::DELETE,
+            &dee_path,
+            &eve.access_token(),
+            json!({"password": PASSWORD}),
+        )
+        .await;
     assert_eq!(
         (forbidden.status, forbidden.error_code()),
         (403, "forbidden")
     );
-    let taken = send(
-        &http,
-        Method::PATCH,
-        &format!("/users/{}", id(&eve)),
-        &eve.access_token(),
-        json!({"current_password": PASSWORD, "login": dee.body["user"]["login"]}),
-    )
-    .await;
+    let taken = http
+        .send_json(
+            Method::PATCH,
+            &format!("/users/{}", id(&eve)),
+            &eve.access_token(),
+            json!({"current_password": PASSWORD, "login": dee.body["user"]["login"]}),
+        )
+        .await;
     assert_eq!((taken.status, taken.error_code()), (409, "user_exists"));
 
-    let promoted = send(
-        &http,
-        Method::PATCH,
-        &dee_path,
-        &admin.access_token(),
-        json!({"name": "Dee", "role": "admin"}),
-    )
-    .await;
+    let promoted = http
+        .send_json(
+            Method::PATCH,
+            &dee_path,
+            &admin.access_token(),
+            json!({"name": "Dee", "role": "admin"}),
+        )
+        .await;
     assert_eq!(
         (promoted.status, promoted.body["user"]["role"].as_str()),
         (200, Some("admin"))
     );
-    let not_allowed = send(
-        &http,
-        Method::PATCH,
-        &dee_path,
-        &admin.access_token(),
-        json!({"email": "dee@example.com"}),
-    )
-    .await;
+    let not_allowed = http
+        .send_json(
+            Method::PATCH,
+            &dee_path,
+            &admin.access_token(),
+            json!({"email": "dee@example.com"}),
+        )
+        .await;
     assert_eq!(not_allowed.error_code(), "forbidden");
 
-    let deleted = send(
-        &http,
-        Method::DELETE,
-        &dee_path,
-        &admin.access_token(),
-        json!({}),
-    )
-    .await;
+    let deleted = http
+        .send_json(Method::DELETE, &dee_path, &admin.access_token(), json!({}))
+        .await;
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.body["user"]["name"], "Dee");
     assert_eq!(
@@ -261,23 +245,23 @@ async fn a_user_deletes_themself_and_the_login_can_register_again() {
     let login = format!("fay_{}", unique());
     let fay = sign_up(&http, &login).await;
     let path = format!("/users/{}", id(&fay));
-    let wrong = send(
-        &http,
-        Method::DELETE,
-        &path,
-        &fay.access_token(),
-        json!({"password": "Wr0ng-Passw0rd!"}),
-    )
-    .await;
+    let wrong = http
+        .send_json(
+            Method::DELETE,
+            &path,
+            &fay.access_token(),
+            json!({"password": "Wr0ng-Passw0rd!"}),
+        )
+        .await;
     assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
-    let deleted = send(
-        &http,
-        Method::DELETE,
-        &path,
-        &fay.access_token(),
-        json!({"password": PASSWORD}),
-    )
-    .await;
+    let deleted = http
+        .send_json(
+            Method::DELETE,
+            &path,
+            &fay.access_token(),
+            json!({"password": PASSWORD}),
+        )
+        .await;
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.body["user"], fay.body["user"]);
     assert_eq!(
@@ -383,14 +367,14 @@ async fn an_admin_sees_failures_unlocks_disables_enables_signs_out_and_sends_a_r
     let signed_in = http.post("/auth/login", locked.clone()).await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.body);
 
-    let disabled = send(
-        &http,
-        Method::PATCH,
-        &path(""),
-        &root_token,
-        json!({"disabled": true}),
-    )
-    .await;
+    let disabled = http
+        .send_json(
+            Method::PATCH,
+            &path(""),
+            &root_token,
+            json!({"disabled": true}),
+        )
+        .await;
     assert_eq!(disabled.status, 200, "{}", disabled.body);
     assert_eq!(
         http.get("/users/me", Some(&signed_in.access_token()))
@@ -405,14 +389,14 @@ async fn an_admin_sees_failures_unlocks_disables_enables_signs_out_and_sends_a_r
         (403, "account_disabled")
     );
 
-    let enabled = send(
-        &http,
-        Method::PATCH,
-        &path(""),
-        &root_token,
-        json!({"disabled": false}),
-    )
-    .await;
+    let enabled = http
+        .send_json(
+            Method::PATCH,
+            &path(""),
+            &root_token,
+            json!({"disabled": false}),
+        )
+        .await;
     assert_eq!(enabled.body["user"]["disabled"], false, "{}", enabled.body);
     let signed_in = http.post("/auth/login", locked.clone()).await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.body);

@@ -559,6 +559,18 @@ impl Http {
             .await
     }
 
+    /// `method` on `path` with bearer `token` and a JSON `body`.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> TestResponse {
+        self.send(method, path, Some(token), Some(body.to_string()))
+            .await
+    }
+
     /// `POST /auth/register` with `body`; asserts it worked (201).
     pub async fn register(&self, body: Value) -> TestResponse {
         let response = self.post("/auth/register", body).await;
