@@ -26,9 +26,7 @@ fn amr(response: &TestResponse) -> serde_json::Value {
 }
 
 async fn login(http: &Http, login: &str) -> TestResponse {
-    let response = http
-        .post("/auth/login", json!({"login": login, "password": PASSWORD}))
-        .await;
+    let response = http.login(login, PASSWORD).await;
     assert_eq!(response.status, 200, "{}", response.body);
     response
 }
@@ -101,7 +99,7 @@ async fn a_user_turns_totp_on_logs_in_with_a_code_and_a_recovery_code_and_turns_
         .await;
     assert_eq!(verified.status, 200, "{}", verified.body);
     assert_eq!(amr(&verified), json!(["pwd", "otp"]));
-    let me = http.get("/users/me", Some(&verified.access_token())).await;
+    let me = http.me(&verified.access_token()).await;
     assert_eq!(me.body["user"]["mfa_enabled"], true, "{}", me.body);
 
     // The same code again is a replay.

@@ -13,9 +13,7 @@ async fn sign_up(http: &Http, login: &str) -> TestResponse {
 async fn admin(http: &Http) -> TestResponse {
     let login = std::env::var("LATCHKEY_E2E_ADMIN_LOGIN").expect("set by local/test.sh");
     let password = std::env::var("LATCHKEY_E2E_ADMIN_PASSWORD").expect("set by local/test.sh");
-    let response = http
-        .post("/auth/login", json!({"login": login, "password": password}))
-        .await;
+    let response = http.login(&login, &password).await;
     assert_eq!(
         response.status, 200,
         "the bootstrapped admin logs in: {}",
@@ -50,7 +48,7 @@ async fn users_see_each_other_publicly_and_themselves_in_full() {
     );
 
     // `/users/me` is its own route, not `/users/{id}` with id "me".
-    let me = http.get("/users/me", Some(&ann.access_token())).await;
+    let me = http.me(&ann.access_token()).await;
     assert_eq!(me.body["user"], ann.body["user"]);
 
     let page = http
@@ -141,22 +139,9 @@ async fn a_user_updates_themself_by_patch_or_put_and_a_password_change_logs_out_
         )
         .await;
     assert_eq!(changed.status, 200);
-    assert_eq!(
-        http.get("/users/me", Some(&cy.access_token())).await.status,
-        401
-    );
-    assert_eq!(
-        http.get("/users/me", Some(&changed.access_token()))
-            .await
-            .status,
-        200
-    );
-    let relogin = http
-        .post(
-            "/auth/login",
-            json!({"login": login, "password": "the new password"}),
-        )
-        .await;
+    assert_eq!(http.me(&cy.access_token()).await.status, 401);
+    assert_eq!(http.me(&changed.access_token()).await.status, 200);
+    let relogin = http.login(&login, "the new password").await;
     assert_eq!(relogin.status, 200);
 }
 
@@ -230,9 +215,7 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.body["user"]["name"], "Dee");
     assert_eq!(
-        http.get("/users/me", Some(&dee.access_token()))
-            .await
-            .error_code(),
+        http.me(&dee.access_token()).await.error_code(),
         "invalid_token"
     );
     let gone = http.get(&dee_path, Some(&admin.access_token())).await;
@@ -265,12 +248,7 @@ async fn a_user_deletes_themself_and_the_login_can_register_again() {
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.body["user"], fay.body["user"]);
     assert_eq!(
-        http.post(
-            "/auth/refresh",
-            json!({"refresh_token": fay.refresh_token()})
-        )
-        .await
-        .error_code(),
+        http.refresh(&fay.refresh_token()).await.error_code(),
         "invalid_token"
     );
     sign_up(&http, &login).await;
@@ -377,9 +355,7 @@ async fn an_admin_sees_failures_unlocks_disables_enables_signs_out_and_sends_a_r
         .await;
     assert_eq!(disabled.status, 200, "{}", disabled.body);
     assert_eq!(
-        http.get("/users/me", Some(&signed_in.access_token()))
-            .await
-            .status,
+        http.me(&signed_in.access_token()).await.status,
         401,
         "the user's tokens die at once"
     );
@@ -405,12 +381,7 @@ async fn an_admin_sees_failures_unlocks_disables_enables_signs_out_and_sends_a_r
         .send(Method::DELETE, &path("/sessions"), Some(&root_token), None)
         .await;
     assert_eq!(revoked.body["revoked_sessions"], 1, "{}", revoked.body);
-    assert_eq!(
-        http.get("/users/me", Some(&signed_in.access_token()))
-            .await
-            .status,
-        401
-    );
+    assert_eq!(http.me(&signed_in.access_token()).await.status, 401);
     let reset = http
         .send(
             Method::POST,

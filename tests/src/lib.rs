@@ -559,6 +559,29 @@ impl Http {
             .await
     }
 
+    /// `POST /auth/login` with `login` and `password`.
+    pub async fn login(&self, login: &str, password: &str) -> TestResponse {
+        self.post(
+            "/auth/login",
+            serde_json::json!({"login": login, "password": password}),
+        )
+        .await
+    }
+
+    /// `POST /auth/refresh` with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
+        self.post(
+            "/auth/refresh",
+            serde_json::json!({ "refresh_token": refresh_token }),
+        )
+        .await
+    }
+
+    /// `GET /users/me` with bearer `access_token`.
+    pub async fn me(&self, access_token: &str) -> TestResponse {
+        self.get("/users/me", Some(access_token)).await
+    }
+
     /// `method` on `path` with bearer `token` and a JSON `body`.
     pub async fn send_json(
         &self,
