@@ -27,19 +27,20 @@ fn id(response: &TestResponse) -> i64 {
     response.body["user"]["id"].as_i64().unwrap()
 }
 
+/// The `/users/{id}` path of the user of a register or login response.
+fn user_path(response: &TestResponse) -> String {
+    format!("/users/{}", id(response))
+}
+
 #[tokio::test]
 async fn users_see_each_other_publicly_and_themselves_in_full() {
     let http = Http::new();
     let ann = sign_up(&http, &format!("ann_{}", unique())).await;
     let bob = sign_up(&http, &format!("bob_{}", unique())).await;
 
-    let own = http
-        .get(&format!("/users/{}", id(&ann)), Some(&ann.access_token()))
-        .await;
+    let own = http.get(&user_path(&ann), Some(&ann.access_token())).await;
     assert_eq!(own.body["user"], ann.body["user"]);
-    let other = http
-        .get(&format!("/users/{}", id(&bob)), Some(&ann.access_token()))
-        .await;
+    let other = http.get(&user_path(&bob), Some(&ann.access_token())).await;
     assert_eq!(other.status, 200);
     assert_eq!(
         other.body["user"].as_object().unwrap().len(),
@@ -79,7 +80,7 @@ async fn a_user_updates_themself_by_patch_or_put_and_a_password_change_logs_out_
     let http = Http::new();
     let login = format!("cy_{}", unique());
     let cy = sign_up(&http, &login).await;
-    let path = format!("/users/{}", id(&cy));
+    let path = user_path(&cy);
 
     let renamed = http
         .send_json(
@@ -151,7 +152,7 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
     let dee = sign_up(&http, &format!("dee_{}", unique())).await;
     let eve = sign_up(&http, &format!("eve_{}", unique())).await;
     let admin = admin(&http).await;
-    let dee_path = format!("/users/{}", id(&dee));
+    let dee_path = user_path(&dee);
 
     let forbidden = http
         .send_json(
@@ -180,7 +181,7 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
     let taken = http
         .send_json(
             Method::PATCH,
-            &format!("/users/{}", id(&eve)),
+            &user_path(&eve),
             &eve.access_token(),
             json!({"current_password": PASSWORD, "login": dee.body["user"]["login"]}),
         )
@@ -227,7 +228,7 @@ async fn a_user_deletes_themself_and_the_login_can_register_again() {
     let http = Http::new();
     let login = format!("fay_{}", unique());
     let fay = sign_up(&http, &login).await;
-    let path = format!("/users/{}", id(&fay));
+    let path = user_path(&fay);
     let wrong = http
         .send_json(
             Method::DELETE,
