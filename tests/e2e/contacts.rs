@@ -107,7 +107,7 @@ async fn a_user_keeps_an_address_book_over_http() {
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert_eq!(deleted.body["contact"], put.body["contact"]);
     let gone = http.get(&path(contact), Some(&ann)).await;
-    assert_eq!((gone.status, gone.error_code()), (404, "not_found"));
+    gone.assert_error(404, "not_found");
 }
 
 #[tokio::test]
@@ -203,10 +203,7 @@ async fn birthdays_is_its_own_route_and_counts_from_today_in_utc() {
     assert_eq!(listed[0]["days_until"], 0);
 
     let refused = http.get("/contacts/birthdays?days=367", Some(&ann)).await;
-    assert_eq!(
-        (refused.status, refused.error_code()),
-        (400, "validation_failed")
-    );
+    refused.assert_error(400, "validation_failed");
     assert!(refused.body["fields"]["days"].is_array());
 }
 

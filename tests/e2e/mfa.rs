@@ -88,7 +88,7 @@ async fn a_user_turns_totp_on_logs_in_with_a_code_and_a_recovery_code_and_turns_
         .await;
     if authenticator_code(&secret, t) != "000000" && authenticator_code(&secret, t + 30) != "000000"
     {
-        assert_eq!((wrong.status, wrong.error_code()), (401, "invalid_code"));
+        wrong.assert_error(401, "invalid_code");
     }
     let next = authenticator_code(&secret, t + 30);
     let verified = http
@@ -111,7 +111,7 @@ async fn a_user_turns_totp_on_logs_in_with_a_code_and_a_recovery_code_and_turns_
             json!({"mfa_token": mfa_token, "code": next}),
         )
         .await;
-    assert_eq!((replay.status, replay.error_code()), (401, "invalid_code"));
+    replay.assert_error(401, "invalid_code");
 
     // A recovery code stands in for the app, once.
     let recovered = http

@@ -117,7 +117,7 @@ async fn a_user_updates_themself_by_patch_or_put_and_a_password_change_logs_out_
             json!({"current_password": "nope nope", "name": "X"}),
         )
         .await;
-    assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
+    wrong.assert_error(403, "wrong_password");
     let missing = http
         .send_json(
             Method::PATCH,
@@ -126,10 +126,7 @@ async fn a_user_updates_themself_by_patch_or_put_and_a_password_change_logs_out_
             json!({"name": "X"}),
         )
         .await;
-    assert_eq!(
-        (missing.status, missing.error_code()),
-        (400, "validation_failed")
-    );
+    missing.assert_error(400, "validation_failed");
 
     let changed = http
         .send_json(
@@ -162,10 +159,7 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
             json!({"current_password": PASSWORD, "name": "x"}),
         )
         .await;
-    assert_eq!(
-        (forbidden.status, forbidden.error_code()),
-        (403, "forbidden")
-    );
+    forbidden.assert_error(403, "forbidden");
     let forbidden = http
         .send_json(
             Method::DELETE,
@@ -174,10 +168,7 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
             json!({"password": PASSWORD}),
         )
         .await;
-    assert_eq!(
-        (forbidden.status, forbidden.error_code()),
-        (403, "forbidden")
-    );
+    forbidden.assert_error(403, "forbidden");
     let taken = http
         .send_json(
             Method::PATCH,
@@ -186,7 +177,7 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
             json!({"current_password": PASSWORD, "login": dee.body["user"]["login"]}),
         )
         .await;
-    assert_eq!((taken.status, taken.error_code()), (409, "user_exists"));
+    taken.assert_error(409, "user_exists");
 
     let promoted = http
         .send_json(
@@ -220,7 +211,7 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
         "invalid_token"
     );
     let gone = http.get(&dee_path, Some(&admin.access_token())).await;
-    assert_eq!((gone.status, gone.error_code()), (404, "not_found"));
+    gone.assert_error(404, "not_found");
 }
 
 #[tokio::test]
@@ -237,7 +228,7 @@ async fn a_user_deletes_themself_and_the_login_can_register_again() {
             json!({"password": "Wr0ng-Passw0rd!"}),
         )
         .await;
-    assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
+    wrong.assert_error(403, "wrong_password");
     let deleted = http
         .send_json(
             Method::DELETE,
@@ -361,10 +352,7 @@ async fn an_admin_sees_failures_unlocks_disables_enables_signs_out_and_sends_a_r
         "the user's tokens die at once"
     );
     let refused = http.post("/auth/login", locked.clone()).await;
-    assert_eq!(
-        (refused.status, refused.error_code()),
-        (403, "account_disabled")
-    );
+    refused.assert_error(403, "account_disabled");
 
     let enabled = http
         .send_json(

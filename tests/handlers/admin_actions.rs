@@ -166,7 +166,7 @@ async fn the_last_enabled_admin_can_be_neither_demoted_nor_deleted() {
             json!({"role": "user", "current_password": PASSWORD}),
         )
         .await;
-    assert_eq!((demoted.status, demoted.error_code()), (409, "last_admin"));
+    demoted.assert_error(409, "last_admin");
     let deleted = api
         .delete_user(
             &root.access_token(),
@@ -174,7 +174,7 @@ async fn the_last_enabled_admin_can_be_neither_demoted_nor_deleted() {
             Some(json!({"password": PASSWORD})),
         )
         .await;
-    assert_eq!((deleted.status, deleted.error_code()), (409, "last_admin"));
+    deleted.assert_error(409, "last_admin");
     assert_eq!(
         api.me(&root.access_token()).await.body["user"]["role"],
         "admin"
@@ -265,7 +265,7 @@ async fn send_password_reset_refuses_accounts_without_email_and_non_admins() {
     let mo = api.sign_up("moe").await;
     let mo_id = user_id(&mo).to_string();
     let no_email = api.send_password_reset(&admin.access_token(), &mo_id).await;
-    assert_eq!((no_email.status, no_email.error_code()), (409, "no_email"));
+    no_email.assert_error(409, "no_email");
     let forbidden = api.send_password_reset(&mo.access_token(), &mo_id).await;
     assert_eq!(forbidden.error_code(), "forbidden");
     for (id, status) in [("999999", 404), ("-1", 400)] {

@@ -349,10 +349,7 @@ async fn a_body_over_64_kib_is_refused() {
         )
         .await;
 
-    assert_eq!(
-        (response.status, response.error_code()),
-        (413, "payload_too_large")
-    );
+    response.assert_error(413, "payload_too_large");
 }
 
 #[tokio::test]
@@ -426,10 +423,7 @@ async fn a_revoked_session_or_deleted_user_can_no_longer_reach_contacts() {
     api.logout_all(&ann.access_token()).await;
     let after_logout = book.list(&ann.access_token(), "").await;
 
-    assert_eq!(
-        (after_logout.status, after_logout.error_code()),
-        (401, "invalid_token")
-    );
+    after_logout.assert_error(401, "invalid_token");
 }
 
 #[tokio::test]
@@ -509,7 +503,7 @@ async fn an_unknown_id_is_404_and_a_malformed_one_400() {
         book.delete(&ann, "424242").await,
     ];
     for response in missing {
-        assert_eq!((response.status, response.error_code()), (404, "not_found"));
+        response.assert_error(404, "not_found");
     }
     for bad in [
         "abc",
@@ -712,8 +706,8 @@ async fn deleting_a_contact_returns_it_as_it_was_and_it_is_gone() {
 
     assert_contract_response(&deleted, 200);
     assert_eq!(deleted.body["contact"], contact);
-    assert_eq!((again.status, again.error_code()), (404, "not_found"));
-    assert_eq!((read.status, read.error_code()), (404, "not_found"));
+    again.assert_error(404, "not_found");
+    read.assert_error(404, "not_found");
     assert_eq!(
         ids(&book.list(&ann, "").await),
         [other["id"].as_i64().unwrap()]

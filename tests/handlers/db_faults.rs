@@ -185,10 +185,7 @@ async fn a_statement_stuck_behind_a_lock_times_out_with_503() {
         .await
         .expect("no hang");
     let response = t.respond(outcome);
-    assert_eq!(
-        (response.status, response.error_code()),
-        (503, "database_unavailable")
-    );
+    response.assert_error(503, "database_unavailable");
 
     blocker.batch_execute("ROLLBACK").await.unwrap();
     let users = count_rows(&t, "users").await;

@@ -29,36 +29,24 @@ async fn a_disabled_account_loses_its_sessions_and_gets_none_until_enabled() {
     api.me(&dee.access_token()).await.assert_invalid_token();
     api.me(&laptop.access_token()).await.assert_invalid_token();
     let refreshed = api.refresh(&laptop.refresh_token()).await;
-    assert_eq!(
-        (refreshed.status, refreshed.error_code()),
-        (401, "invalid_token")
-    );
+    refreshed.assert_error(401, "invalid_token");
     // The right password learns it is disabled; a wrong one learns nothing.
     let login = api.login("dee", PASSWORD).await;
-    assert_eq!(
-        (login.status, login.error_code()),
-        (403, "account_disabled")
-    );
+    login.assert_error(403, "account_disabled");
     let wrong = api.login("dee", "not the password").await;
-    assert_eq!(
-        (wrong.status, wrong.error_code()),
-        (401, "invalid_credentials")
-    );
+    wrong.assert_error(401, "invalid_credentials");
     // Recovery opens nothing: forgot-password sends nothing (same 202), an admin cannot
     // send a reset, and the earlier link is refused without being spent.
     assert_eq!(api.forgot_password("dee").await.status, 202);
     let sent = api
         .send_password_reset(&admin.access_token(), &dee_id.to_string())
         .await;
-    assert_eq!((sent.status, sent.error_code()), (403, "account_disabled"));
+    sent.assert_error(403, "account_disabled");
     assert_eq!(api.outbox("dee@example.com").await.len(), mails_before);
     let reset = api
         .reset_password(&reset_token, "a new long passphrase")
         .await;
-    assert_eq!(
-        (reset.status, reset.error_code()),
-        (403, "account_disabled")
-    );
+    reset.assert_error(403, "account_disabled");
     let live_sessions = count(
         &t,
         "SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL",
@@ -106,7 +94,7 @@ async fn only_an_admin_disables_and_only_someone_else() {
     let by_user = api
         .update_user(&eve.access_token(), fay_id, json!({"disabled": true}))
         .await;
-    assert_eq!((by_user.status, by_user.error_code()), (403, "forbidden"));
+    by_user.assert_error(403, "forbidden");
     let herself = api
         .update_user(
             &eve.access_token(),
@@ -114,7 +102,7 @@ async fn only_an_admin_disables_and_only_someone_else() {
             json!({"disabled": true, "current_password": PASSWORD}),
         )
         .await;
-    assert_eq!((herself.status, herself.error_code()), (403, "forbidden"));
+    herself.assert_error(403, "forbidden");
     let admin_himself = api
         .update_user(
             &admin.access_token(),
@@ -122,23 +110,20 @@ async fn only_an_admin_disables_and_only_someone_else() {
             json!({"disabled": true, "current_password": PASSWORD}),
         )
         .await;
-    assert_eq!(
-        (admin_himself.status, admin_himself.error_code()),
-        (403, "forbidden")
-    );
+    admin_himself.assert_error(403, "forbidden");
     let null = api
         .update_user(&admin.access_token(), fay_id, json!({"disabled": null}))
         .await;
-    assert_eq!((null.status, null.error_code()), (400, "validation_failed"));
+    null.assert_error(400, "validation_failed");
     assert!(null.body["fields"]["disabled"].is_array(), "{}", null.body);
     let text = api
         .update_user(&admin.access_token(), fay_id, json!({"disabled": "yes"}))
         .await;
-    assert_eq!((text.status, text.error_code()), (400, "invalid_json"));
+    text.assert_error(400, "invalid_json");
     let nobody = api
         .update_user(&admin.access_token(), 9_999, json!({"disabled": true}))
         .await;
-    assert_eq!((nobody.status, nobody.error_code()), (404, "not_found"));
+    nobody.assert_error(404, "not_found");
 
     // Nothing changed, nothing recorded.
     let disabled = count(&t, "SELECT count(*) FROM users WHERE disabled", &[]).await;

@@ -71,10 +71,7 @@ async fn unknown_malformed_missing_and_wrong_kind_tokens_are_refused() {
         )
         .await,
     );
-    assert_eq!(
-        (missing.status, missing.error_code()),
-        (400, "validation_failed")
-    );
+    missing.assert_error(400, "validation_failed");
     assert_eq!(missing.body["fields"]["token"], json!(["is required"]));
     let wrong_type = api.0.respond(
         ::verify_email::handler(
@@ -157,10 +154,7 @@ async fn resending_answers_the_same_for_every_account_and_mails_only_what_needs_
     );
 
     let missing = api.resend_verification("  ").await;
-    assert_eq!(
-        (missing.status, missing.error_code()),
-        (400, "validation_failed")
-    );
+    missing.assert_error(400, "validation_failed");
 }
 
 #[tokio::test]
@@ -341,17 +335,14 @@ async fn verifying_an_address_another_account_took_meanwhile_is_a_conflict() {
     let token = api.link_token("shared@example.com", "verify-email").await;
     api.sign_up_with_email("kim", "shared@example.com").await;
     let response = api.verify_email(&token).await;
-    assert_eq!(
-        (response.status, response.error_code()),
-        (409, "user_exists")
-    );
+    response.assert_error(409, "user_exists");
     let taken = api
         .update_self(
             &jay,
             json!({"current_password": PASSWORD, "email": "SHARED@example.com"}),
         )
         .await;
-    assert_eq!((taken.status, taken.error_code()), (409, "user_exists"));
+    taken.assert_error(409, "user_exists");
 }
 
 #[tokio::test]
@@ -403,10 +394,7 @@ async fn with_require_verified_email_an_unverified_account_cannot_log_in() {
     api.sign_up_with_email("ned", "ned@example.com").await;
     api.sign_up("no-mail").await;
     let refused = api.login("ned", PASSWORD).await;
-    assert_eq!(
-        (refused.status, refused.error_code()),
-        (403, "email_unverified")
-    );
+    refused.assert_error(403, "email_unverified");
     let wrong = api.login("ned", "wrong password").await;
     assert_eq!(
         (wrong.status, wrong.error_code()),

@@ -69,8 +69,5 @@ async fn a_deleted_user_s_token_is_refused_at_once() {
         .await
         .unwrap();
     let response = Api(&t).me(&registered.access_token()).await;
-    assert_eq!(
-        (response.status, response.error_code()),
-        (401, "invalid_token")
-    );
+    response.assert_error(401, "invalid_token");
 }

@@ -90,10 +90,7 @@ async fn tokens_that_do_not_verify_are_refused() {
         &session.refresh_token(),
     );
     let response = logout(&t, swapped).await;
-    assert_eq!(
-        (response.status, response.error_code()),
-        (401, "invalid_token")
-    );
+    response.assert_error(401, "invalid_token");
     let swapped = req::post(
         "/auth/logout",
         &json!({"refresh_token": session.access_token()}),
@@ -122,8 +119,5 @@ async fn without_any_token_logout_is_missing_token() {
         assert_eq!(response.header("www-authenticate"), Some("Bearer"));
     }
     let mistyped = logout(&t, req::post("/auth/logout", &json!({"refresh_token": 7}))).await;
-    assert_eq!(
-        (mistyped.status, mistyped.error_code()),
-        (400, "invalid_json")
-    );
+    mistyped.assert_error(400, "invalid_json");
 }

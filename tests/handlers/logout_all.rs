@@ -42,11 +42,8 @@ async fn logout_all_needs_a_live_access_token() {
     );
     api.logout_all(&session.access_token()).await;
     let after = api.logout_all(&session.access_token()).await;
-    assert_eq!((after.status, after.error_code()), (401, "invalid_token"));
+    after.assert_error(401, "invalid_token");
     let request = latchkey_tests::req::post("/auth/logout-all", &json!({}));
     let anonymous = t.respond(::logout_all::handler(&t.app, request).await);
-    assert_eq!(
-        (anonymous.status, anonymous.error_code()),
-        (401, "missing_token")
-    );
+    anonymous.assert_error(401, "missing_token");
 }

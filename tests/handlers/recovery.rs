@@ -112,10 +112,7 @@ async fn a_password_that_breaks_the_rules_leaves_the_token_unspent() {
     api.forgot_password("bob").await;
     let token = api.link_token("bob@example.com", "reset-password").await;
     let short = api.reset_password(&token, "abc").await;
-    assert_eq!(
-        (short.status, short.error_code()),
-        (400, "validation_failed")
-    );
+    short.assert_error(400, "validation_failed");
     assert!(short.body["fields"]["password"].is_array());
     let missing = api.0.respond(
         ::reset_password::handler(

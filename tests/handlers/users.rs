@@ -43,7 +43,7 @@ async fn an_unknown_id_is_404_and_a_malformed_one_400() {
     let api = Api(&t);
     let ann = api.sign_up("ann").await;
     let missing = api.get_user(&ann.access_token(), "999999").await;
-    assert_eq!((missing.status, missing.error_code()), (404, "not_found"));
+    missing.assert_error(404, "not_found");
     for bad in ["abc", "0", "-3", "1.5", "99999999999999999999"] {
         let response = api.get_user(&ann.access_token(), bad).await;
         assert_eq!(response.status, 400, "{bad}");
@@ -57,12 +57,9 @@ async fn reading_users_needs_a_valid_token() {
     let t = TestApp::new().await;
     let request = latchkey_tests::req::get("/users/1");
     let response = t.respond(::get_user::handler(&t.app, request).await);
-    assert_eq!(
-        (response.status, response.error_code()),
-        (401, "missing_token")
-    );
+    response.assert_error(401, "missing_token");
     let listed = Api(&t).list_users("garbage", "").await;
-    assert_eq!((listed.status, listed.error_code()), (401, "invalid_token"));
+    listed.assert_error(401, "invalid_token");
 }
 
 #[tokio::test]
@@ -224,11 +221,11 @@ async fn a_closed_directory_is_for_admins_only() {
     let bob = api.sign_up("bob").await;
 
     let listed = api.list_users(&ann.access_token(), "").await;
-    assert_eq!((listed.status, listed.error_code()), (403, "forbidden"));
+    listed.assert_error(403, "forbidden");
     let other = api
         .get_user(&ann.access_token(), &user_id(&bob).to_string())
         .await;
-    assert_eq!((other.status, other.error_code()), (403, "forbidden"));
+    other.assert_error(403, "forbidden");
     let own = api
         .get_user(&ann.access_token(), &user_id(&ann).to_string())
         .await;

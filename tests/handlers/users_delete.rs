@@ -61,10 +61,7 @@ async fn deleting_oneself_needs_the_right_password() {
     let missing = api
         .delete_user(&bob.access_token(), user_id(&bob), None)
         .await;
-    assert_eq!(
-        (missing.status, missing.error_code()),
-        (400, "validation_failed")
-    );
+    missing.assert_error(400, "validation_failed");
     assert_eq!(missing.body["fields"]["password"], json!(["is required"]));
     let wrong = api
         .delete_user(
@@ -73,7 +70,7 @@ async fn deleting_oneself_needs_the_right_password() {
             Some(json!({"password": "wrong one"})),
         )
         .await;
-    assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
+    wrong.assert_error(403, "wrong_password");
     let mistyped = api
         .delete_user(
             &bob.access_token(),
@@ -81,10 +78,7 @@ async fn deleting_oneself_needs_the_right_password() {
             Some(json!({"password": 12345678})),
         )
         .await;
-    assert_eq!(
-        (mistyped.status, mistyped.error_code()),
-        (400, "invalid_json")
-    );
+    mistyped.assert_error(400, "invalid_json");
     assert_eq!(api.me(&bob.access_token()).await.status, 200, "still there");
 }
 
@@ -101,10 +95,7 @@ async fn only_an_admin_deletes_someone_else_and_needs_no_password() {
             Some(json!({"password": PASSWORD})),
         )
         .await;
-    assert_eq!(
-        (forbidden.status, forbidden.error_code()),
-        (403, "forbidden")
-    );
+    forbidden.assert_error(403, "forbidden");
 
     let admin = api.admin("root").await;
     let deleted = api
@@ -116,7 +107,7 @@ async fn only_an_admin_deletes_someone_else_and_needs_no_password() {
     let again = api
         .delete_user(&admin.access_token(), user_id(&cat), None)
         .await;
-    assert_eq!((again.status, again.error_code()), (404, "not_found"));
+    again.assert_error(404, "not_found");
 }
 
 #[tokio::test]
@@ -135,8 +126,5 @@ async fn a_malformed_id_is_a_validation_error() {
         "abc",
     );
     let response = t.respond(::delete_user::handler(&t.app, request).await);
-    assert_eq!(
-        (response.status, response.error_code()),
-        (400, "validation_failed")
-    );
+    response.assert_error(400, "validation_failed");
 }

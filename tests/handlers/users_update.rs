@@ -141,7 +141,7 @@ async fn the_current_password_is_required_and_must_be_right() {
             json!({"current_password": "nope nope", "name": "X"}),
         )
         .await;
-    assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
+    wrong.assert_error(403, "wrong_password");
     let me = api.me(&dee.access_token()).await;
     assert_eq!(
         me.body["user"]["name"],
@@ -167,10 +167,7 @@ async fn guessing_the_current_password_is_throttled_like_login() {
     let locked = api
         .update_self(&eve, json!({"current_password": PASSWORD, "name": "E"}))
         .await;
-    assert_eq!(
-        (locked.status, locked.error_code()),
-        (429, "too_many_attempts")
-    );
+    locked.assert_error(429, "too_many_attempts");
     assert!(locked.header("retry-after").is_some());
     assert_eq!(
         api.login("eve", PASSWORD).await.status,
@@ -192,10 +189,7 @@ async fn nobody_changes_someone_else_except_an_admin_setting_name_and_role() {
             json!({"current_password": PASSWORD, "name": "Hacked"}),
         )
         .await;
-    assert_eq!(
-        (forbidden.status, forbidden.error_code()),
-        (403, "forbidden")
-    );
+    forbidden.assert_error(403, "forbidden");
 
     let admin = api.admin("root").await;
     let promoted = api
@@ -244,7 +238,7 @@ async fn nobody_changes_someone_else_except_an_admin_setting_name_and_role() {
     let missing = api
         .update_user(&admin.access_token(), 999_999, json!({"name": "Nobody"}))
         .await;
-    assert_eq!((missing.status, missing.error_code()), (404, "not_found"));
+    missing.assert_error(404, "not_found");
     let bad_role = api
         .update_user(
             &admin.access_token(),
@@ -252,10 +246,7 @@ async fn nobody_changes_someone_else_except_an_admin_setting_name_and_role() {
             json!({"role": "superuser"}),
         )
         .await;
-    assert_eq!(
-        (bad_role.status, bad_role.error_code()),
-        (400, "validation_failed")
-    );
+    bad_role.assert_error(400, "validation_failed");
 }
 
 #[tokio::test]
@@ -266,7 +257,7 @@ async fn a_user_cannot_make_themself_admin() {
     let response = api
         .update_self(&hal, json!({"current_password": PASSWORD, "role": "admin"}))
         .await;
-    assert_eq!((response.status, response.error_code()), (403, "forbidden"));
+    response.assert_error(403, "forbidden");
 }
 
 #[tokio::test]
@@ -312,17 +303,11 @@ async fn bad_values_and_bad_json_are_client_errors() {
     let mistyped = api
         .update_self(&kai, json!({"current_password": PASSWORD, "name": 5}))
         .await;
-    assert_eq!(
-        (mistyped.status, mistyped.error_code()),
-        (400, "invalid_json")
-    );
+    mistyped.assert_error(400, "invalid_json");
 
     let request = latchkey_tests::req::raw(Method::PUT, "/users/x", "{oops".into());
     let request = latchkey_tests::req::bearer(request, &kai.access_token());
     let request = latchkey_tests::req::path_param(request, "id", &user_id(&kai).to_string());
     let response = t.respond(::update_user::handler(&t.app, request).await);
-    assert_eq!(
-        (response.status, response.error_code()),
-        (400, "invalid_json")
-    );
+    response.assert_error(400, "invalid_json");
 }

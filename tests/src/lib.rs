@@ -59,6 +59,16 @@ impl TestResponse {
         self.body["code"].as_str().unwrap()
     }
 
+    /// Asserts an error answer: `status` with the contract error body of `code`.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status, self.error_code()),
+            (status, code),
+            "{}",
+            self.body
+        );
+    }
+
     /// Asserts a 401 `invalid_token` with its `WWW-Authenticate: Bearer` challenge.
     pub fn assert_invalid_token(&self) {
         assert_eq!(self.status, 401, "{}", self.body);
