@@ -533,22 +533,13 @@ async fn changing_the_email_or_password_needs_a_code_when_mfa_is_on() {
     let api = Api(&t);
     let gus = enroll(&t, "gus").await;
     let access = gus.session.access_token();
-    let without = api
-        .update_user(
-            &access,
-            gus.id,
-            json!({"current_password": PASSWORD, "password": "another long password"}),
-        )
-        .await;
-    without.assert_error(401, "mfa_required");
-    let email = api
-        .update_user(
-            &access,
-            gus.id,
-            json!({"current_password": PASSWORD, "email": "gus2@example.com"}),
-        )
-        .await;
-    email.assert_error(401, "mfa_required");
+    for change in [
+        json!({"current_password": PASSWORD, "password": "another long password"}),
+        json!({"current_password": PASSWORD, "email": "gus2@example.com"}),
+    ] {
+        let without = api.update_user(&access, gus.id, change).await;
+        without.assert_error(401, "mfa_required");
+    }
     // A name needs no code.
     let name = api
         .update_user(
