@@ -66,8 +66,7 @@ async fn a_user_keeps_an_address_book_over_http() {
     assert_eq!(&read.body["contact"], contact);
 
     let patched = http
-        .send_json(
-            Method::PATCH,
+        .patch(
             &path(contact),
             &ann,
             json!({"last_name": "Roe", "notes": null}),
@@ -124,13 +123,8 @@ async fn nobody_sees_or_touches_another_users_contacts_over_http() {
 
     let attempts = [
         http.get(&path(&anns), Some(&bob)).await,
-        http.send_json(
-            Method::PATCH,
-            &path(&anns),
-            &bob,
-            json!({"first_name": "X"}),
-        )
-        .await,
+        http.patch(&path(&anns), &bob, json!({"first_name": "X"}))
+            .await,
         http.send_json(Method::PUT, &path(&anns), &bob, json!({"first_name": "X"}))
             .await,
         http.send(Method::DELETE, &path(&anns), Some(&bob), None)
@@ -236,13 +230,8 @@ async fn contact_errors_answer_with_the_contract_error_body() {
             "validation_failed",
         ),
         (
-            http.send_json(
-                Method::PATCH,
-                &path(&contact),
-                &ann,
-                json!({"first_name": null}),
-            )
-            .await,
+            http.patch(&path(&contact), &ann, json!({"first_name": null}))
+                .await,
             400,
             "validation_failed",
         ),

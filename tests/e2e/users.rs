@@ -83,8 +83,7 @@ async fn a_user_updates_themself_by_patch_or_put_and_a_password_change_logs_out_
     let path = user_path(&cy);
 
     let renamed = http
-        .send_json(
-            Method::PATCH,
+        .patch(
             &path,
             &cy.access_token(),
             json!({"current_password": PASSWORD, "name": "Cy"}),
@@ -110,8 +109,7 @@ async fn a_user_updates_themself_by_patch_or_put_and_a_password_change_logs_out_
     assert_eq!(put.body["user"]["login"], login.as_str());
 
     let wrong = http
-        .send_json(
-            Method::PATCH,
+        .patch(
             &path,
             &cy.access_token(),
             json!({"current_password": "nope nope", "name": "X"}),
@@ -119,18 +117,12 @@ async fn a_user_updates_themself_by_patch_or_put_and_a_password_change_logs_out_
         .await;
     wrong.assert_error(403, "wrong_password");
     let missing = http
-        .send_json(
-            Method::PATCH,
-            &path,
-            &cy.access_token(),
-            json!({"name": "X"}),
-        )
+        .patch(&path, &cy.access_token(), json!({"name": "X"}))
         .await;
     missing.assert_error(400, "validation_failed");
 
     let changed = http
-        .send_json(
-            Method::PATCH,
+        .patch(
             &path,
             &cy.access_token(),
             json!({"current_password": PASSWORD, "password": "the new password"}),
@@ -152,8 +144,7 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
     let dee_path = user_path(&dee);
 
     let forbidden = http
-        .send_json(
-            Method::PATCH,
+        .patch(
             &dee_path,
             &eve.access_token(),
             json!({"current_password": PASSWORD, "name": "x"}),
@@ -170,8 +161,7 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
         .await;
     forbidden.assert_error(403, "forbidden");
     let taken = http
-        .send_json(
-            Method::PATCH,
+        .patch(
             &user_path(&eve),
             &eve.access_token(),
             json!({"current_password": PASSWORD, "login": dee.body["user"]["login"]}),
@@ -180,8 +170,7 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
     taken.assert_error(409, "user_exists");
 
     let promoted = http
-        .send_json(
-            Method::PATCH,
+        .patch(
             &dee_path,
             &admin.access_token(),
             json!({"name": "Dee", "role": "admin"}),
@@ -192,8 +181,7 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
         (200, Some("admin"))
     );
     let not_allowed = http
-        .send_json(
-            Method::PATCH,
+        .patch(
             &dee_path,
             &admin.access_token(),
             json!({"email": "dee@example.com"}),
@@ -338,12 +326,7 @@ async fn an_admin_sees_failures_unlocks_disables_enables_signs_out_and_sends_a_r
     assert_eq!(signed_in.status, 200, "{}", signed_in.body);
 
     let disabled = http
-        .send_json(
-            Method::PATCH,
-            &path(""),
-            &root_token,
-            json!({"disabled": true}),
-        )
+        .patch(&path(""), &root_token, json!({"disabled": true}))
         .await;
     assert_eq!(disabled.status, 200, "{}", disabled.body);
     assert_eq!(
@@ -355,12 +338,7 @@ async fn an_admin_sees_failures_unlocks_disables_enables_signs_out_and_sends_a_r
     refused.assert_error(403, "account_disabled");
 
     let enabled = http
-        .send_json(
-            Method::PATCH,
-            &path(""),
-            &root_token,
-            json!({"disabled": false}),
-        )
+        .patch(&path(""), &root_token, json!({"disabled": false}))
         .await;
     assert_eq!(enabled.body["user"]["disabled"], false, "{}", enabled.body);
     let signed_in = http.post("/auth/login", locked.clone()).await;

@@ -604,6 +604,12 @@ impl Http {
             .await
     }
 
+    /// `PATCH path` with bearer `token` and a JSON `body`.
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> TestResponse {
+        self.send_json(reqwest::Method::PATCH, path, token, body)
+            .await
+    }
+
     /// `POST /auth/register` with `body`; asserts it worked (201).
     pub async fn register(&self, body: Value) -> TestResponse {
         let response = self.post("/auth/register", body).await;
