@@ -91,26 +91,23 @@ async fn only_an_admin_disables_and_only_someone_else() {
     let eve_id = user_id(&eve);
     let fay_id = user_id(&api.sign_up("fay").await);
 
-    let by_user = api
-        .update_user(&eve.access_token(), fay_id, json!({"disabled": true}))
-        .await;
-    by_user.assert_error(403, "forbidden");
-    let herself = api
-        .update_user(
-            &eve.access_token(),
+    // A user disabling another, a user disabling herself, the admin disabling himself.
+    for (token, id, body) in [
+        (eve.access_token(), fay_id, json!({"disabled": true})),
+        (
+            eve.access_token(),
             eve_id,
             json!({"disabled": true, "current_password": PASSWORD}),
-        )
-        .await;
-    herself.assert_error(403, "forbidden");
-    let admin_himself = api
-        .update_user(
-            &admin.access_token(),
+        ),
+        (
+            admin.access_token(),
             admin_id,
             json!({"disabled": true, "current_password": PASSWORD}),
-        )
-        .await;
-    admin_himself.assert_error(403, "forbidden");
+        ),
+    ] {
+        let refused = api.update_user(&token, id, body).await;
+        refused.assert_error(403, "forbidden");
+    }
     let null = api
         .update_user(&admin.access_token(), fay_id, json!({"disabled": null}))
         .await;
