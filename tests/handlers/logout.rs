@@ -1,7 +1,7 @@
 use lambda_http::http::Method;
 use latchkey_tests::{TestApp, json, req};
 
-use crate::{Api, PASSWORD};
+use crate::Api;
 
 async fn logout(t: &TestApp, request: lambda_http::Request) -> latchkey_tests::TestResponse {
     t.respond(::logout::handler(&t.app, request).await)
@@ -11,8 +11,7 @@ async fn logout(t: &TestApp, request: lambda_http::Request) -> latchkey_tests::T
 async fn logging_out_with_the_refresh_token_revokes_that_session_at_once() {
     let t = TestApp::new().await;
     let api = Api(&t);
-    let session = api.sign_up("nora").await;
-    let other = api.login("nora", PASSWORD).await;
+    let (session, other) = api.sign_up_with_two_sessions("nora").await;
 
     let response = logout(
         &t,

@@ -6,8 +6,7 @@ use crate::{Api, PASSWORD};
 async fn logout_all_revokes_every_session_of_the_caller_and_only_theirs() {
     let t = TestApp::new().await;
     let api = Api(&t);
-    let first = api.sign_up("uma").await;
-    let second = api.login("uma", PASSWORD).await;
+    let (first, second) = api.sign_up_with_two_sessions("uma").await;
     let third = api.login("uma", PASSWORD).await;
     let stranger = api.sign_up("victor").await;
 

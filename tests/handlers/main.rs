@@ -79,6 +79,15 @@ impl Api<'_> {
             .await
     }
 
+    /// Registers `login` (a first session) and logs in again with [`PASSWORD`] (a second
+    /// one), asserting both worked; returns the two responses.
+    pub async fn sign_up_with_two_sessions(&self, login: &str) -> (TestResponse, TestResponse) {
+        let first = self.sign_up(login).await;
+        let second = self.login(login, PASSWORD).await;
+        assert_eq!(second.status, 200, "{}", second.body);
+        (first, second)
+    }
+
     pub async fn login(&self, login: &str, password: &str) -> TestResponse {
         let request = req::post(
             "/auth/login",

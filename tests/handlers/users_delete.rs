@@ -6,8 +6,7 @@ use crate::{Api, PASSWORD, user_id};
 async fn a_user_deletes_themself_with_their_password_and_every_token_dies() {
     let t = TestApp::new().await;
     let api = Api(&t);
-    let ann = api.sign_up("ann").await;
-    let other_session = api.login("ann", PASSWORD).await;
+    let (ann, other_session) = api.sign_up_with_two_sessions("ann").await;
     let response = api
         .delete_user(
             &ann.access_token(),

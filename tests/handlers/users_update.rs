@@ -98,8 +98,7 @@ async fn null_clears_email_phone_and_name_but_not_login_or_password() {
 async fn changing_the_password_revokes_every_session_and_returns_a_fresh_pair() {
     let t = TestApp::new().await;
     let api = Api(&t);
-    let first = api.sign_up("cyd").await;
-    let second = api.login("cyd", PASSWORD).await;
+    let (first, second) = api.sign_up_with_two_sessions("cyd").await;
     let response = api
         .update_self(
             &first,
