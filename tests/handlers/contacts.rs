@@ -7,7 +7,7 @@ use latchkey_tests::{LIKE_METACHARACTER_NAMES, TestApp, TestResponse, json, req}
 use serde_json::Value;
 
 use crate::{
-    Api, PASSWORD, assert_contract_headers, assert_contract_response, count_rows, keys, user_id,
+    Api, PASSWORD, assert_contract_headers, assert_contract_response, column, count_rows, keys,
 };
 
 /// The contact routes as in-process calls.
@@ -733,23 +733,11 @@ async fn deleting_a_user_deletes_their_contacts_and_no_one_elses() {
         .await;
 
     let deleted = api
-        .delete_user(
-            &ann.access_token(),
-            user_id(&ann),
-            Some(json!({"password": PASSWORD})),
-        )
+        .delete_self(&ann, Some(json!({"password": PASSWORD})))
         .await;
 
     assert_eq!(deleted.status, 200, "{}", deleted.body);
-    let owners: Vec<i64> = t
-        .sql()
-        .await
-        .query("SELECT owner_id FROM contacts", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let owners: Vec<i64> = column(&t, "SELECT owner_id FROM contacts").await;
     assert_eq!(owners.len(), 1, "Ann's contacts went with her");
     assert_eq!(
         ids(&book.list(&bob, "").await),

@@ -174,6 +174,13 @@ impl Api<'_> {
             .respond(::delete_user::handler(&self.0.app, request).await)
     }
 
+    /// `DELETE /users/{id}` by the user of `session` (a register or login response) of
+    /// their own account.
+    pub async fn delete_self(&self, session: &TestResponse, body: Option<Value>) -> TestResponse {
+        self.delete_user(&session.access_token(), user_id(session), body)
+            .await
+    }
+
     pub async fn verify_email(&self, token: &str) -> TestResponse {
         let request = req::post("/auth/verify-email", &json!({ "token": token }));
         self.0
@@ -275,6 +282,21 @@ pub async fn count(
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> i64 {
     t.sql().await.query_one(query, params).await.unwrap().get(0)
+}
+
+/// The first column of every row `query` returns.
+pub async fn column<T: for<'a> tokio_postgres::types::FromSql<'a>>(
+    t: &TestApp,
+    query: &str,
+) -> Vec<T> {
+    t.sql()
+        .await
+        .query(query, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
 }
 
 /// The stored password hash of the one user there is.

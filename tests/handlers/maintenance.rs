@@ -8,7 +8,7 @@ use latchkey_tests::{TestApp, json, unique};
 use maintenance::{Maintenance, Sender};
 use shared::App;
 
-use crate::{Api, PASSWORD, count, count_rows, user_id};
+use crate::{Api, PASSWORD, column, count, count_rows, user_id};
 
 /// An address nothing listens on.
 async fn closed_port_url() -> String {
@@ -187,13 +187,7 @@ async fn a_delivered_notice_is_kept_a_day_and_then_deleted() {
     let report = maintenance(&app).round().await.unwrap();
     assert_eq!(report.sent, 2);
     let sql = t.sql().await;
-    let sent: Vec<bool> = sql
-        .query("SELECT sent_at IS NOT NULL FROM outbox", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let sent: Vec<bool> = column(&t, "SELECT sent_at IS NOT NULL FROM outbox").await;
     assert_eq!(sent, [true], "only the notice is kept, as sent");
     sql.execute(
         "UPDATE outbox SET sent_at = now() - interval '25 hours'",

@@ -7,7 +7,7 @@ use lambda_http::http::Method;
 use latchkey_tests::{TestApp, TestResponse, authenticator_code, json, req};
 use serde_json::Value;
 
-use crate::{Api, PASSWORD, access_claims, count, count_rows, events_of, user_id};
+use crate::{Api, PASSWORD, access_claims, column, count, count_rows, events_of, user_id};
 
 /// A time at the very start of a 30 s step (step 56 666 667).
 const T0: u64 = 1_700_000_010;
@@ -183,15 +183,7 @@ async fn turning_totp_on_then_logging_in_takes_a_code() {
     let distinct: std::collections::BTreeSet<_> = codes.iter().map(|c| c.as_str()).collect();
     assert_eq!(distinct.len(), 10);
     // Only hashes are stored.
-    let hashes: Vec<Vec<u8>> = t
-        .sql()
-        .await
-        .query("SELECT code_hash FROM mfa_recovery_codes", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let hashes: Vec<Vec<u8>> = column(&t, "SELECT code_hash FROM mfa_recovery_codes").await;
     assert_eq!(hashes.len(), 10);
     for code in codes {
         let code = code.as_str().unwrap();

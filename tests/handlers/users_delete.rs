@@ -8,11 +8,7 @@ async fn a_user_deletes_themself_with_their_password_and_every_token_dies() {
     let api = Api(&t);
     let (ann, other_session) = api.sign_up_with_two_sessions("ann").await;
     let response = api
-        .delete_user(
-            &ann.access_token(),
-            user_id(&ann),
-            Some(json!({"password": PASSWORD})),
-        )
+        .delete_self(&ann, Some(json!({"password": PASSWORD})))
         .await;
     assert_eq!(response.status, 200, "{}", response.body);
     assert_eq!(
@@ -57,25 +53,15 @@ async fn deleting_oneself_needs_the_right_password() {
     let t = TestApp::new().await;
     let api = Api(&t);
     let bob = api.sign_up("bob").await;
-    let missing = api
-        .delete_user(&bob.access_token(), user_id(&bob), None)
-        .await;
+    let missing = api.delete_self(&bob, None).await;
     missing.assert_error(400, "validation_failed");
     assert_eq!(missing.body["fields"]["password"], json!(["is required"]));
     let wrong = api
-        .delete_user(
-            &bob.access_token(),
-            user_id(&bob),
-            Some(json!({"password": "wrong one"})),
-        )
+        .delete_self(&bob, Some(json!({"password": "wrong one"})))
         .await;
     wrong.assert_error(403, "wrong_password");
     let mistyped = api
-        .delete_user(
-            &bob.access_token(),
-            user_id(&bob),
-            Some(json!({"password": 12345678})),
-        )
+        .delete_self(&bob, Some(json!({"password": 12345678})))
         .await;
     mistyped.assert_error(400, "invalid_json");
     assert_eq!(api.me(&bob.access_token()).await.status, 200, "still there");
