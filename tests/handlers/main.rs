@@ -281,6 +281,15 @@ pub async fn count(
     query: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> i64 {
+    value(t, query, params).await
+}
+
+/// The first column of the one row `query` returns.
+pub async fn value<T: for<'a> tokio_postgres::types::FromSql<'a>>(
+    t: &TestApp,
+    query: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> T {
     t.sql().await.query_one(query, params).await.unwrap().get(0)
 }
 
@@ -301,12 +310,7 @@ pub async fn column<T: for<'a> tokio_postgres::types::FromSql<'a>>(
 
 /// The stored password hash of the one user there is.
 pub async fn only_password_hash(t: &TestApp) -> String {
-    t.sql()
-        .await
-        .query_one("SELECT password_hash FROM users", &[])
-        .await
-        .unwrap()
-        .get(0)
+    value(t, "SELECT password_hash FROM users", &[]).await
 }
 
 /// The claims of `access_token`, verified by `app`'s own keys.

@@ -7,7 +7,7 @@ use lambda_http::http::Method;
 use latchkey_tests::{TestApp, TestResponse, authenticator_code, json, req};
 use serde_json::Value;
 
-use crate::{Api, PASSWORD, access_claims, column, count, count_rows, events_of, user_id};
+use crate::{Api, PASSWORD, access_claims, column, count, count_rows, events_of, user_id, value};
 
 /// A time at the very start of a 30 s step (step 56 666 667).
 const T0: u64 = 1_700_000_010;
@@ -152,16 +152,12 @@ async fn turning_totp_on_then_logging_in_takes_a_code() {
             .is_some()
     );
     // At rest the secret is encrypted.
-    let stored: Vec<u8> = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT totp_pending_secret FROM users WHERE login = 'amy'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let stored: Vec<u8> = value(
+        &t,
+        "SELECT totp_pending_secret FROM users WHERE login = 'amy'",
+        &[],
+    )
+    .await;
     let raw = data_encoding::BASE32_NOPAD
         .decode(secret.as_bytes())
         .unwrap();
