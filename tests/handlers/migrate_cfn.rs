@@ -325,16 +325,7 @@ async fn the_answer_is_retried_when_the_response_url_fails_once() {
     let t = TestApp::new().await;
     let url = ResponseUrl::answering(&[503, 200]);
 
-    handle(
-        Ok(&t.migrating(&[])),
-        &responder(),
-        event("Create", &url),
-        deadline(),
-    )
-    .await
-    .unwrap();
-
-    let first = url.answer().body;
+    let first = answer_to(&t.migrating(&[]), event("Create", &url), &url, deadline()).await;
     let second = url.answer().body;
     assert_eq!(first, second, "the same answer, sent again");
     assert_eq!(second["Status"], "SUCCESS");
