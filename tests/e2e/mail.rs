@@ -17,14 +17,8 @@ pub(crate) async fn register(
     login: &str,
     email: &str,
 ) -> latchkey_tests::TestResponse {
-    let registered = http
-        .post(
-            "/auth/register",
-            json!({"login": login, "email": email, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(registered.status, 201, "{}", registered.body);
-    registered
+    http.register(json!({"login": login, "email": email, "password": PASSWORD}))
+        .await
 }
 
 #[tokio::test]
@@ -43,9 +37,7 @@ async fn a_new_user_verifies_their_email_from_the_mail_they_received() {
         (verified.status, &verified.body),
         (200, &json!({"status": "ok", "email_verified": true}))
     );
-    let me = http
-        .get("/users/me", Some(&registered.access_token()))
-        .await;
+    let me = http.me(&registered.access_token()).await;
     assert_eq!(me.body["user"]["email_verified"], true);
 }
 
@@ -82,27 +74,13 @@ async fn a_forgotten_password_is_reset_from_the_mail_and_old_tokens_are_refused(
     assert_eq!(reset.status, 200, "{}", reset.body);
     assert_eq!(reset.body["user"]["email_verified"], true);
 
-    let old_access = http
-        .get("/users/me", Some(&registered.access_token()))
-        .await;
+    let old_access = http.me(&registered.access_token()).await;
     assert_eq!(old_access.error_code(), "invalid_token");
-    let old_refresh = http
-        .post(
-            "/auth/refresh",
-            json!({"refresh_token": registered.refresh_token()}),
-        )
-        .await;
+    let old_refresh = http.refresh(&registered.refresh_token()).await;
     assert_eq!(old_refresh.error_code(), "invalid_token");
-    let old_password = http
-        .post("/auth/login", json!({"login": login, "password": PASSWORD}))
-        .await;
+    let old_password = http.login(&login, PASSWORD).await;
     assert_eq!(old_password.status, 401);
-    let logged_in = http
-        .post(
-            "/auth/login",
-            json!({"login": login, "password": new_password}),
-        )
-        .await;
+    let logged_in = http.login(&login, &new_password).await;
     assert_eq!(logged_in.status, 200, "{}", logged_in.body);
     let again = http
         .post(
@@ -110,7 +88,7 @@ async fn a_forgotten_password_is_reset_from_the_mail_and_old_tokens_are_refused(
             json!({"token": token, "password": "yet another password"}),
         )
         .await;
-    assert_eq!((again.status, again.error_code()), (400, "invalid_link"));
+    again.assert_error(400, "invalid_link");
 }
 
 #[tokio::test]
@@ -152,13 +130,9 @@ async fn an_email_change_is_reverted_from_the_notice_sent_to_the_old_address() {
         (200, &json!({"status": "ok"}))
     );
 
-    let revoked = http
-        .get("/users/me", Some(&registered.access_token()))
-        .await;
+    let revoked = http.me(&registered.access_token()).await;
     assert_eq!(revoked.error_code(), "invalid_token");
-    let back = http
-        .post("/auth/login", json!({"login": old, "password": PASSWORD}))
-        .await;
+    let back = http.login(&old, PASSWORD).await;
     assert_eq!(back.status, 200, "{}", back.body);
     assert_eq!(back.body["user"]["email"], old.as_str());
     assert_eq!(back.body["user"]["email_verified"], true);

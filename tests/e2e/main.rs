@@ -7,22 +7,17 @@ mod mail;
 mod mfa;
 mod users;
 
-use latchkey_tests::{Http, TestResponse, json, unique};
+use latchkey_tests::{
+    Http, TestResponse, assert_contract_headers, assert_contract_response, json, unique,
+};
 use reqwest::Method;
 
 const PASSWORD: &str = "e2e password 123";
 
-fn assert_contract_headers(response: &TestResponse) {
-    assert_eq!(response.header("content-type"), Some("application/json"));
-    assert_eq!(response.header("cache-control"), Some("no-store"));
-    assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
-}
-
 #[tokio::test]
 async fn health_answers_without_a_token() {
     let response = Http::new().get("/health", None).await;
-    assert_eq!(response.status, 200);
-    assert_contract_headers(&response);
+    assert_contract_response(&response, 200);
     assert_eq!(response.body["status"], "ok");
     assert_eq!(response.body["database"], "ok");
     assert!(response.body["version"].is_string());
@@ -43,47 +38,26 @@ async fn a_new_user_registers_logs_in_by_each_identifier_refreshes_and_logs_out(
     );
 
     let registered = http
-        .post(
-            "/auth/register",
-            json!({"login": login, "email": email, "phone": phone,
-            "password": PASSWORD, "name": "E2E"}),
-        )
+        .register(json!({"login": login, "email": email, "phone": phone,
+            "password": PASSWORD, "name": "E2E"}))
         .await;
-    assert_eq!(registered.status, 201, "{}", registered.body);
     assert_contract_headers(&registered);
     assert_eq!(registered.body["user"]["email"], email.to_lowercase());
     assert_eq!(registered.body["token_type"], "Bearer");
 
     for identifier in [login.as_str(), &email.to_uppercase(), phone.as_str()] {
-        let response = http
-            .post(
-                "/auth/login",
-                json!({"login": identifier, "password": PASSWORD}),
-            )
-            .await;
+        let response = http.login(identifier, PASSWORD).await;
         assert_eq!(response.status, 200, "{identifier}: {}", response.body);
         assert_eq!(response.body["user"]["login"], login.as_str());
     }
 
-    let me = http
-        .get("/users/me", Some(&registered.access_token()))
-        .await;
+    let me = http.me(&registered.access_token()).await;
     assert_eq!(me.status, 200);
     assert_eq!(me.body["user"], registered.body["user"]);
 
-    let refreshed = http
-        .post(
-            "/auth/refresh",
-            json!({"refresh_token": registered.refresh_token()}),
-        )
-        .await;
+    let refreshed = http.refresh(&registered.refresh_token()).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
-    assert_eq!(
-        http.get("/users/me", Some(&refreshed.access_token()))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(http.me(&refreshed.access_token()).await.status, 200);
 
     let logout = http
         .post(
@@ -96,14 +70,8 @@ async fn a_new_user_registers_logs_in_by_each_identifier_refreshes_and_logs_out(
         (200, &json!({"status": "ok"}))
     );
     for token in [refreshed.access_token(), registered.access_token()] {
-        let refused = http.get("/users/me", Some(&token)).await;
-        assert_eq!(refused.status, 401);
-        assert_eq!(refused.error_code(), "invalid_token");
-        assert!(
-            refused
-                .header("www-authenticate")
-                .is_some_and(|v| v.starts_with("Bearer"))
-        );
+        let refused = http.me(&token).await;
+        refused.assert_invalid_token();
     }
 }
 
@@ -116,33 +84,13 @@ async fn reusing_a_rotated_refresh_token_revokes_the_session() {
             json!({"login": format!("reuse_{}", unique()), "password": PASSWORD}),
         )
         .await;
-    let rotated = http
-        .post(
-            "/auth/refresh",
-            json!({"refresh_token": registered.refresh_token()}),
-        )
-        .await;
+    let rotated = http.refresh(&registered.refresh_token()).await;
     assert_eq!(rotated.status, 200);
-    let reused = http
-        .post(
-            "/auth/refresh",
-            json!({"refresh_token": registered.refresh_token()}),
-        )
-        .await;
+    let reused = http.refresh(&registered.refresh_token()).await;
     assert_eq!(reused.status, 401);
     assert_eq!(reused.error_code(), "token_reused");
-    assert_eq!(
-        http.get("/users/me", Some(&rotated.access_token()))
-            .await
-            .status,
-        401
-    );
-    let newest = http
-        .post(
-            "/auth/refresh",
-            json!({"refresh_token": rotated.refresh_token()}),
-        )
-        .await;
+    assert_eq!(http.me(&rotated.access_token()).await.status, 401);
+    let newest = http.refresh(&rotated.refresh_token()).await;
     assert_eq!(newest.error_code(), "invalid_token");
 }
 
@@ -156,29 +104,15 @@ async fn logout_all_ends_every_session_and_logout_by_bearer_ends_one() {
             json!({"login": login, "password": PASSWORD}),
         )
         .await;
-    let second = http
-        .post("/auth/login", json!({"login": login, "password": PASSWORD}))
-        .await;
-    let third = http
-        .post("/auth/login", json!({"login": login, "password": PASSWORD}))
-        .await;
+    let second = http.login(&login, PASSWORD).await;
+    let third = http.login(&login, PASSWORD).await;
 
     let one = http
         .post_auth("/auth/logout", &third.access_token(), None)
         .await;
     assert_eq!(one.status, 200);
-    assert_eq!(
-        http.get("/users/me", Some(&third.access_token()))
-            .await
-            .status,
-        401
-    );
-    assert_eq!(
-        http.get("/users/me", Some(&first.access_token()))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(http.me(&third.access_token()).await.status, 401);
+    assert_eq!(http.me(&first.access_token()).await.status, 200);
 
     let all = http
         .post_auth("/auth/logout-all", &second.access_token(), None)
@@ -186,12 +120,7 @@ async fn logout_all_ends_every_session_and_logout_by_bearer_ends_one() {
     assert_eq!(all.status, 200);
     assert_eq!(all.body, json!({"status": "ok", "revoked_sessions": 2}));
     for session in [&first, &second] {
-        assert_eq!(
-            http.get("/users/me", Some(&session.access_token()))
-                .await
-                .status,
-            401
-        );
+        assert_eq!(http.me(&session.access_token()).await.status, 401);
     }
 }
 
@@ -248,11 +177,7 @@ async fn error_paths_answer_with_the_contract_error_body() {
             "payload_too_large",
         ),
         (
-            http.post(
-                "/auth/login",
-                json!({"login": taken, "password": "Wr0ng-Passw0rd!"}),
-            )
-            .await,
+            http.login(&taken, "Wr0ng-Passw0rd!").await,
             401,
             "invalid_credentials",
         ),
@@ -313,17 +238,10 @@ async fn repeated_failures_lock_the_account_with_retry_after() {
     )
     .await;
     for _ in 0..5 {
-        let failed = http
-            .post(
-                "/auth/login",
-                json!({"login": login, "password": "Wr0ng-Passw0rd!"}),
-            )
-            .await;
+        let failed = http.login(&login, "Wr0ng-Passw0rd!").await;
         assert_eq!(failed.status, 401);
     }
-    let locked = http
-        .post("/auth/login", json!({"login": login, "password": PASSWORD}))
-        .await;
+    let locked = http.login(&login, PASSWORD).await;
     assert_eq!(locked.status, 429);
     assert_eq!(locked.error_code(), "too_many_attempts");
     let retry: u64 = locked.header("retry-after").unwrap().parse().unwrap();

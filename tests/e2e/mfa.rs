@@ -26,9 +26,7 @@ fn amr(response: &TestResponse) -> serde_json::Value {
 }
 
 async fn login(http: &Http, login: &str) -> TestResponse {
-    let response = http
-        .post("/auth/login", json!({"login": login, "password": PASSWORD}))
-        .await;
+    let response = http.login(login, PASSWORD).await;
     assert_eq!(response.status, 200, "{}", response.body);
     response
 }
@@ -38,12 +36,8 @@ async fn a_user_turns_totp_on_logs_in_with_a_code_and_a_recovery_code_and_turns_
     let http = Http::new();
     let name = format!("mfa_{}", unique());
     let registered = http
-        .post(
-            "/auth/register",
-            json!({"login": name, "password": PASSWORD}),
-        )
+        .register(json!({"login": name, "password": PASSWORD}))
         .await;
-    assert_eq!(registered.status, 201, "{}", registered.body);
     let access = registered.access_token();
 
     let setup = http
@@ -94,7 +88,7 @@ async fn a_user_turns_totp_on_logs_in_with_a_code_and_a_recovery_code_and_turns_
         .await;
     if authenticator_code(&secret, t) != "000000" && authenticator_code(&secret, t + 30) != "000000"
     {
-        assert_eq!((wrong.status, wrong.error_code()), (401, "invalid_code"));
+        wrong.assert_error(401, "invalid_code");
     }
     let next = authenticator_code(&secret, t + 30);
     let verified = http
@@ -105,7 +99,7 @@ async fn a_user_turns_totp_on_logs_in_with_a_code_and_a_recovery_code_and_turns_
         .await;
     assert_eq!(verified.status, 200, "{}", verified.body);
     assert_eq!(amr(&verified), json!(["pwd", "otp"]));
-    let me = http.get("/users/me", Some(&verified.access_token())).await;
+    let me = http.me(&verified.access_token()).await;
     assert_eq!(me.body["user"]["mfa_enabled"], true, "{}", me.body);
 
     // The same code again is a replay.
@@ -117,7 +111,7 @@ async fn a_user_turns_totp_on_logs_in_with_a_code_and_a_recovery_code_and_turns_
             json!({"mfa_token": mfa_token, "code": next}),
         )
         .await;
-    assert_eq!((replay.status, replay.error_code()), (401, "invalid_code"));
+    replay.assert_error(401, "invalid_code");
 
     // A recovery code stands in for the app, once.
     let recovered = http

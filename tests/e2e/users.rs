@@ -6,22 +6,14 @@ use reqwest::Method;
 const PASSWORD: &str = "users e2e password";
 
 async fn sign_up(http: &Http, login: &str) -> TestResponse {
-    let response = http
-        .post(
-            "/auth/register",
-            json!({"login": login, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(response.status, 201, "{}", response.body);
-    response
+    http.register(json!({"login": login, "password": PASSWORD}))
+        .await
 }
 
 async fn admin(http: &Http) -> TestResponse {
     let login = std::env::var("LATCHKEY_E2E_ADMIN_LOGIN").expect("set by local/test.sh");
     let password = std::env::var("LATCHKEY_E2E_ADMIN_PASSWORD").expect("set by local/test.sh");
-    let response = http
-        .post("/auth/login", json!({"login": login, "password": password}))
-        .await;
+    let response = http.login(&login, &password).await;
     assert_eq!(
         response.status, 200,
         "the bootstrapped admin logs in: {}",
@@ -35,15 +27,9 @@ fn id(response: &TestResponse) -> i64 {
     response.body["user"]["id"].as_i64().unwrap()
 }
 
-async fn send(
-    http: &Http,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: serde_json::Value,
-) -> TestResponse {
-    http.send(method, path, Some(token), Some(body.to_string()))
-        .await
+/// The `/users/{id}` path of the user of a register or login response.
+fn user_path(response: &TestResponse) -> String {
+    format!("/users/{}", id(response))
 }
 
 #[tokio::test]
@@ -52,13 +38,9 @@ async fn users_see_each_other_publicly_and_themselves_in_full() {
     let ann = sign_up(&http, &format!("ann_{}", unique())).await;
     let bob = sign_up(&http, &format!("bob_{}", unique())).await;
 
-    let own = http
-        .get(&format!("/users/{}", id(&ann)), Some(&ann.access_token()))
-        .await;
+    let own = http.get(&user_path(&ann), Some(&ann.access_token())).await;
     assert_eq!(own.body["user"], ann.body["user"]);
-    let other = http
-        .get(&format!("/users/{}", id(&bob)), Some(&ann.access_token()))
-        .await;
+    let other = http.get(&user_path(&bob), Some(&ann.access_token())).await;
     assert_eq!(other.status, 200);
     assert_eq!(
         other.body["user"].as_object().unwrap().len(),
@@ -67,7 +49,7 @@ async fn users_see_each_other_publicly_and_themselves_in_full() {
     );
 
     // `/users/me` is its own route, not `/users/{id}` with id "me".
-    let me = http.get("/users/me", Some(&ann.access_token())).await;
+    let me = http.me(&ann.access_token()).await;
     assert_eq!(me.body["user"], ann.body["user"]);
 
     let page = http
@@ -98,28 +80,27 @@ async fn a_user_updates_themself_by_patch_or_put_and_a_password_change_logs_out_
     let http = Http::new();
     let login = format!("cy_{}", unique());
     let cy = sign_up(&http, &login).await;
-    let path = format!("/users/{}", id(&cy));
+    let path = user_path(&cy);
 
-    let renamed = send(
-        &http,
-        Method::PATCH,
-        &path,
-        &cy.access_token(),
-        json!({"current_password": PASSWORD, "name": "Cy"}),
-    )
-    .await;
+    let renamed = http
+        .patch(
+            &path,
+            &cy.access_token(),
+            json!({"current_password": PASSWORD, "name": "Cy"}),
+        )
+        .await;
     assert_eq!(
         (renamed.status, renamed.body["user"]["name"].as_str()),
         (200, Some("Cy"))
     );
-    let put = send(
-        &http,
-        Method::PUT,
-        &path,
-        &cy.access_token(),
-        json!({"current_password": PASSWORD, "name": "Cy P."}),
-    )
-    .await;
+    let put = http
+        .send_json(
+            Method::PUT,
+            &path,
+            &cy.access_token(),
+            json!({"current_password": PASSWORD, "name": "Cy P."}),
+        )
+        .await;
     assert_eq!(
         (put.status, put.body["user"]["name"].as_str()),
         (200, Some("Cy P.")),
@@ -127,53 +108,30 @@ async fn a_user_updates_themself_by_patch_or_put_and_a_password_change_logs_out_
     );
     assert_eq!(put.body["user"]["login"], login.as_str());
 
-    let wrong = send(
-        &http,
-        Method::PATCH,
-        &path,
-        &cy.access_token(),
-        json!({"current_password": "nope nope", "name": "X"}),
-    )
-    .await;
-    assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
-    let missing = send(
-        &http,
-        Method::PATCH,
-        &path,
-        &cy.access_token(),
-        json!({"name": "X"}),
-    )
-    .await;
-    assert_eq!(
-        (missing.status, missing.error_code()),
-        (400, "validation_failed")
-    );
-
-    let changed = send(
-        &http,
-        Method::PATCH,
-        &path,
-        &cy.access_token(),
-        json!({"current_password": PASSWORD, "password": "the new password"}),
-    )
-    .await;
-    assert_eq!(changed.status, 200);
-    assert_eq!(
-        http.get("/users/me", Some(&cy.access_token())).await.status,
-        401
-    );
-    assert_eq!(
-        http.get("/users/me", Some(&changed.access_token()))
-            .await
-            .status,
-        200
-    );
-    let relogin = http
-        .post(
-            "/auth/login",
-            json!({"login": login, "password": "the new password"}),
+    let wrong = http
+        .patch(
+            &path,
+            &cy.access_token(),
+            json!({"current_password": "nope nope", "name": "X"}),
         )
         .await;
+    wrong.assert_error(403, "wrong_password");
+    let missing = http
+        .patch(&path, &cy.access_token(), json!({"name": "X"}))
+        .await;
+    missing.assert_error(400, "validation_failed");
+
+    let changed = http
+        .patch(
+            &path,
+            &cy.access_token(),
+            json!({"current_password": PASSWORD, "password": "the new password"}),
+        )
+        .await;
+    assert_eq!(changed.status, 200);
+    assert_eq!(http.me(&cy.access_token()).await.status, 401);
+    assert_eq!(http.me(&changed.access_token()).await.status, 200);
+    let relogin = http.login(&login, "the new password").await;
     assert_eq!(relogin.status, 200);
 }
 
@@ -183,82 +141,65 @@ async fn users_cannot_touch_each_other_but_the_admin_sets_name_and_role_and_dele
     let dee = sign_up(&http, &format!("dee_{}", unique())).await;
     let eve = sign_up(&http, &format!("eve_{}", unique())).await;
     let admin = admin(&http).await;
-    let dee_path = format!("/users/{}", id(&dee));
+    let dee_path = user_path(&dee);
 
-    let forbidden = send(
-        &http,
-        Method::PATCH,
-        &dee_path,
-        &eve.access_token(),
-        json!({"current_password": PASSWORD, "name": "x"}),
-    )
-    .await;
-    assert_eq!(
-        (forbidden.status, forbidden.error_code()),
-        (403, "forbidden")
-    );
-    let forbidden = send(
-        &http,
-        Method::DELETE,
-        &dee_path,
-        &eve.access_token(),
-        json!({"password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(
-        (forbidden.status, forbidden.error_code()),
-        (403, "forbidden")
-    );
-    let taken = send(
-        &http,
-        Method::PATCH,
-        &format!("/users/{}", id(&eve)),
-        &eve.access_token(),
-        json!({"current_password": PASSWORD, "login": dee.body["user"]["login"]}),
-    )
-    .await;
-    assert_eq!((taken.status, taken.error_code()), (409, "user_exists"));
+    let forbidden = http
+        .patch(
+            &dee_path,
+            &eve.access_token(),
+            json!({"current_password": PASSWORD, "name": "x"}),
+        )
+        .await;
+    forbidden.assert_error(403, "forbidden");
+    let forbidden = http
+        .send_json(
+            Method::DELETE,
+            &dee_path,
+            &eve.access_token(),
+            json!({"password": PASSWORD}),
+        )
+        .await;
+    forbidden.assert_error(403, "forbidden");
+    let taken = http
+        .patch(
+            &user_path(&eve),
+            &eve.access_token(),
+            json!({"current_password": PASSWORD, "login": dee.body["user"]["login"]}),
+        )
+        .await;
+    taken.assert_error(409, "user_exists");
 
-    let promoted = send(
-        &http,
-        Method::PATCH,
-        &dee_path,
-        &admin.access_token(),
-        json!({"name": "Dee", "role": "admin"}),
-    )
-    .await;
+    let promoted = http
+        .patch(
+            &dee_path,
+            &admin.access_token(),
+            json!({"name": "Dee", "role": "admin"}),
+        )
+        .await;
     assert_eq!(
         (promoted.status, promoted.body["user"]["role"].as_str()),
         (200, Some("admin"))
     );
-    let not_allowed = send(
-        &http,
-        Method::PATCH,
-        &dee_path,
-        &admin.access_token(),
-        json!({"email": "dee@example.com"}),
-    )
-    .await;
+    let not_allowed = http
+        .patch(
+            &dee_path,
+            &admin.access_token(),
+            json!({"email": "dee@example.com"}),
+        )
+        .await;
     assert_eq!(not_allowed.error_code(), "forbidden");
 
-    let deleted = send(
-        &http,
-        Method::DELETE,
-        &dee_path,
-        &admin.access_token(),
-        json!({}),
-    )
-    .await;
+    let deleted = http
+        .send_json(Method::DELETE, &dee_path, &admin.access_token(), json!({}))
+        .await;
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.body["user"]["name"], "Dee");
     assert_eq!(
-        http.get("/users/me", Some(&dee.access_token()))
-            .await
-            .error_code(),
+        http.me(&dee.access_token()).await.error_code(),
         "invalid_token"
     );
     let gone = http.get(&dee_path, Some(&admin.access_token())).await;
-    assert_eq!((gone.status, gone.error_code()), (404, "not_found"));
+    gone.assert_error(404, "not_found");
 }
 
 #[tokio::test]
@@ -266,33 +207,28 @@ async fn a_user_deletes_themself_and_the_login_can_register_again() {
     let http = Http::new();
     let login = format!("fay_{}", unique());
     let fay = sign_up(&http, &login).await;
-    let path = format!("/users/{}", id(&fay));
-    let wrong = send(
-        &http,
-        Method::DELETE,
-        &path,
-        &fay.access_token(),
-        json!({"password": "Wr0ng-Passw0rd!"}),
-    )
-    .await;
-    assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
-    let deleted = send(
-        &http,
-        Method::DELETE,
-        &path,
-        &fay.access_token(),
-        json!({"password": PASSWORD}),
-    )
-    .await;
+    let path = user_path(&fay);
+    let wrong = http
+        .send_json(
+            Method::DELETE,
+            &path,
+            &fay.access_token(),
+            json!({"password": "Wr0ng-Passw0rd!"}),
+        )
+        .await;
+    wrong.assert_error(403, "wrong_password");
+    let deleted = http
+        .send_json(
+            Method::DELETE,
+            &path,
+            &fay.access_token(),
+            json!({"password": PASSWORD}),
+        )
+        .await;
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.body["user"], fay.body["user"]);
     assert_eq!(
-        http.post(
-            "/auth/refresh",
-            json!({"refresh_token": fay.refresh_token()})
-        )
-        .await
-        .error_code(),
+        http.refresh(&fay.refresh_token()).await.error_code(),
         "invalid_token"
     );
     sign_up(&http, &login).await;
@@ -389,36 +325,21 @@ async fn an_admin_sees_failures_unlocks_disables_enables_signs_out_and_sends_a_r
     let signed_in = http.post("/auth/login", locked.clone()).await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.body);
 
-    let disabled = send(
-        &http,
-        Method::PATCH,
-        &path(""),
-        &root_token,
-        json!({"disabled": true}),
-    )
-    .await;
+    let disabled = http
+        .patch(&path(""), &root_token, json!({"disabled": true}))
+        .await;
     assert_eq!(disabled.status, 200, "{}", disabled.body);
     assert_eq!(
-        http.get("/users/me", Some(&signed_in.access_token()))
-            .await
-            .status,
+        http.me(&signed_in.access_token()).await.status,
         401,
         "the user's tokens die at once"
     );
     let refused = http.post("/auth/login", locked.clone()).await;
-    assert_eq!(
-        (refused.status, refused.error_code()),
-        (403, "account_disabled")
-    );
+    refused.assert_error(403, "account_disabled");
 
-    let enabled = send(
-        &http,
-        Method::PATCH,
-        &path(""),
-        &root_token,
-        json!({"disabled": false}),
-    )
-    .await;
+    let enabled = http
+        .patch(&path(""), &root_token, json!({"disabled": false}))
+        .await;
     assert_eq!(enabled.body["user"]["disabled"], false, "{}", enabled.body);
     let signed_in = http.post("/auth/login", locked.clone()).await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.body);
@@ -427,12 +348,7 @@ async fn an_admin_sees_failures_unlocks_disables_enables_signs_out_and_sends_a_r
         .send(Method::DELETE, &path("/sessions"), Some(&root_token), None)
         .await;
     assert_eq!(revoked.body["revoked_sessions"], 1, "{}", revoked.body);
-    assert_eq!(
-        http.get("/users/me", Some(&signed_in.access_token()))
-            .await
-            .status,
-        401
-    );
+    assert_eq!(http.me(&signed_in.access_token()).await.status, 401);
     let reset = http
         .send(
             Method::POST,

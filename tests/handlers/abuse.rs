@@ -5,7 +5,7 @@ use lambda_http::http::Method;
 use latchkey_tests::{TestApp, TestResponse, json, req};
 use serde_json::Value;
 
-use super::{Api, PASSWORD};
+use super::{Api, PASSWORD, value};
 
 async fn login(t: &TestApp, request: lambda_http::Request) -> TestResponse {
     t.respond(::login::handler(&t.app, request).await)
@@ -27,21 +27,9 @@ async fn each_client_ip_gets_its_per_minute_budget_then_429_with_the_exact_retry
         assert_eq!(answer.status, 401);
     }
     let limited = api.login_from("nobody", "wrong", "198.51.100.20").await;
-    assert_eq!(
-        (limited.status, limited.error_code()),
-        (429, "rate_limited")
-    );
+    limited.assert_error(429, "rate_limited");
     let retry: i64 = limited.header("retry-after").unwrap().parse().unwrap();
-    let to_minute_end: f64 = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now())::float8",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let to_minute_end: f64 = value(&t, "SELECT extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now())::float8", &[]).await;
     assert!(
         (retry as f64 - to_minute_end).abs() <= 2.0,
         "retry-after {retry}, window ends in {to_minute_end}"
@@ -128,7 +116,7 @@ async fn behind_cloudfront_only_requests_with_the_origin_secret_are_served_keyed
         )
         .await,
     );
-    assert_eq!((direct.status, direct.error_code()), (403, "forbidden"));
+    direct.assert_error(403, "forbidden");
     let register = req::post(
         "/auth/register",
         &json!({"login": "cleo", "password": PASSWORD}),

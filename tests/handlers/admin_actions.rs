@@ -4,7 +4,7 @@
 use lambda_http::http::Method;
 use latchkey_tests::{TestApp, TestResponse, json, req};
 
-use crate::{Api, PASSWORD, events_of, user_id};
+use crate::{Api, PASSWORD, count, events_of, user_id};
 
 impl Api<'_> {
     pub async fn revoke_sessions(&self, access_token: &str, id: &str) -> TestResponse {
@@ -138,16 +138,12 @@ async fn admin_actions_refuse_others_unknown_users_and_bad_ids() {
     }
     assert_eq!(api.revoke_sessions("nope", &kim_id).await.status, 401);
     assert_eq!(api.unlock_user("nope", &kim_id).await.status, 401);
-    let admin_events = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM auth_events WHERE type IN ('sessions_revoked', 'account_unlocked')",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get::<_, i64>(0);
+    let admin_events = count(
+        &t,
+        "SELECT count(*) FROM auth_events WHERE type IN ('sessions_revoked', 'account_unlocked')",
+        &[],
+    )
+    .await;
     assert_eq!(admin_events, 0, "no event for a refused action");
 }
 
@@ -170,7 +166,7 @@ async fn the_last_enabled_admin_can_be_neither_demoted_nor_deleted() {
             json!({"role": "user", "current_password": PASSWORD}),
         )
         .await;
-    assert_eq!((demoted.status, demoted.error_code()), (409, "last_admin"));
+    demoted.assert_error(409, "last_admin");
     let deleted = api
         .delete_user(
             &root.access_token(),
@@ -178,7 +174,7 @@ async fn the_last_enabled_admin_can_be_neither_demoted_nor_deleted() {
             Some(json!({"password": PASSWORD})),
         )
         .await;
-    assert_eq!((deleted.status, deleted.error_code()), (409, "last_admin"));
+    deleted.assert_error(409, "last_admin");
     assert_eq!(
         api.me(&root.access_token()).await.body["user"]["role"],
         "admin"
@@ -215,13 +211,7 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
         api.update_user(&amy_token, user_id(&ben), to_user_ben),
         api.update_user(&ben_token, user_id(&amy), to_user_amy),
     );
-    let admins: i64 = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM users WHERE role = 'admin'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let admins = count(&t, "SELECT count(*) FROM users WHERE role = 'admin'", &[]).await;
     assert_eq!(admins, 1, "{} / {}", a.body, b.body);
     let mut statuses = [a.status, b.status];
     statuses.sort();
@@ -275,7 +265,7 @@ async fn send_password_reset_refuses_accounts_without_email_and_non_admins() {
     let mo = api.sign_up("moe").await;
     let mo_id = user_id(&mo).to_string();
     let no_email = api.send_password_reset(&admin.access_token(), &mo_id).await;
-    assert_eq!((no_email.status, no_email.error_code()), (409, "no_email"));
+    no_email.assert_error(409, "no_email");
     let forbidden = api.send_password_reset(&mo.access_token(), &mo_id).await;
     assert_eq!(forbidden.error_code(), "forbidden");
     for (id, status) in [("999999", 404), ("-1", 400)] {
@@ -288,15 +278,11 @@ async fn send_password_reset_refuses_accounts_without_email_and_non_admins() {
         );
     }
     assert_eq!(api.send_password_reset("nope", &mo_id).await.status, 401);
-    let queued: i64 = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM outbox WHERE subject ILIKE '%reset%'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let queued = count(
+        &t,
+        "SELECT count(*) FROM outbox WHERE subject ILIKE '%reset%'",
+        &[],
+    )
+    .await;
     assert_eq!(queued, 0);
 }

@@ -5,8 +5,8 @@ use chrono::{Datelike, Days, NaiveDate};
 use latchkey_tests::{TestApp, json};
 use serde_json::Value;
 
-use crate::Api;
-use crate::contacts::{Book, date, ids};
+use crate::contacts::{Book, app_with_ann, date, ids};
+use crate::{Api, keys};
 
 /// Ann with one contact per birthday (first name = the birthday); returns her token and
 /// the contacts' ids by birthday.
@@ -81,15 +81,8 @@ async fn the_window_wraps_from_december_into_january() {
         "29 December has passed (364 days away); 7 January is 8 days away"
     );
     let contact = &response.body["contacts"][0];
-    let mut keys: Vec<&str> = contact
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort();
     assert_eq!(
-        keys,
+        keys(contact),
         [
             "birthday",
             "created_at",
@@ -151,8 +144,7 @@ async fn a_29_february_birthday_falls_on_28_february_in_common_years() {
 
 #[tokio::test]
 async fn ties_go_by_id_and_skip_and_limit_slice_the_list() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
     let mut same_day = Vec::new();
     for name in ["A", "B", "C", "D"] {
@@ -211,8 +203,7 @@ async fn days_defaults_to_a_week_and_zero_means_today_only() {
 
 #[tokio::test]
 async fn query_parameters_out_of_range_are_refused() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
     let today = date("2025-05-10");
 

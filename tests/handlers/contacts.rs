@@ -1,16 +1,15 @@
 //! Contacts: create, read, list and search, update (PATCH and PUT), delete; each user's
 //! address book is theirs alone.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use lambda_http::http::Method;
-use lambda_http::{Request, RequestExt};
-use latchkey_tests::{TestApp, TestResponse, json, req};
+use latchkey_tests::{LIKE_METACHARACTER_NAMES, TestApp, TestResponse, json, req};
 use serde_json::Value;
 use shared::App;
 
-use crate::{Api, PASSWORD, assert_contract_headers, user_id};
+use crate::{
+    Api, PASSWORD, assert_contract_headers, assert_contract_response, column, count_rows, keys,
+};
 
 /// The contact routes as in-process calls.
 pub struct Book<'a>(pub &'a TestApp);
@@ -18,20 +17,6 @@ pub struct Book<'a>(pub &'a TestApp);
 /// A `YYYY-MM-DD` date.
 pub fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
-}
-
-/// A GET with query parameters as API Gateway hands them over, already decoded: `query` is
-/// split on `&` and `=` only, so values may hold `%`, `\`, spaces or any character.
-pub fn get_with_query(path: &str, query: &str) -> Request {
-    let params: HashMap<String, String> = query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k.to_owned(), v.to_owned())
-        })
-        .collect();
-    req::get(path).with_query_string_parameters(params)
 }
 
 impl Book<'_> {
@@ -106,18 +91,33 @@ impl Book<'_> {
             .respond(::delete_contact::handler(&self.0.app, request).await)
     }
 
-    /// `GET /contacts?{query}`, the query as it arrives decoded (see [`get_with_query`]).
+    /// `GET /contacts?{query}`, the query as it arrives decoded (see [`req::get_with_query`]).
     pub async fn list(&self, token: &str, query: &str) -> TestResponse {
-        let request = req::bearer(get_with_query("/contacts", query), token);
+        let request = req::bearer(req::get_with_query("/contacts", query), token);
         self.0
             .respond(::list_contacts::handler(&self.0.app, request).await)
     }
 
     pub async fn birthdays_on(&self, token: &str, query: &str, today: NaiveDate) -> TestResponse {
-        let request = req::bearer(get_with_query("/contacts/birthdays", query), token);
+        let request = req::bearer(req::get_with_query("/contacts/birthdays", query), token);
         self.0
             .respond(::upcoming_birthdays::handler(self.on(today), request).await)
     }
+}
+
+/// A fresh app with Ann signed up: the app and her access token.
+pub async fn app_with_ann() -> (TestApp, String) {
+    let t = TestApp::new().await;
+    let ann = Api(&t).sign_up("ann").await.access_token();
+    (t, ann)
+}
+
+/// A fresh app with Ann signed up and one contact of hers made from `body`: the app, her
+/// access token and the contact.
+async fn app_with_anns_contact(body: Value) -> (TestApp, String, Value) {
+    let (t, ann) = app_with_ann().await;
+    let contact = Book(&t).add(&ann, body).await;
+    (t, ann, contact)
 }
 
 /// The `id` of a contact as a path segment.
@@ -135,25 +135,13 @@ pub fn ids(response: &TestResponse) -> Vec<i64> {
         .collect()
 }
 
-fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort();
-    keys
-}
-
 fn timestamp(value: &Value) -> chrono::DateTime<chrono::Utc> {
     value.as_str().unwrap().parse().unwrap()
 }
 
 #[tokio::test]
 async fn a_user_adds_a_contact_and_reads_it_back() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
 
     let created = book
@@ -164,8 +152,7 @@ async fn a_user_adds_a_contact_and_reads_it_back() {
         )
         .await;
 
-    assert_eq!(created.status, 201, "{}", created.body);
-    assert_contract_headers(&created);
+    assert_contract_response(&created, 201);
     let contact = &created.body["contact"];
     assert_eq!(
         keys(contact),
@@ -197,15 +184,13 @@ async fn a_user_adds_a_contact_and_reads_it_back() {
     assert_eq!(created.body["status"], "ok");
 
     let read = book.get(&ann, &id(contact)).await;
-    assert_eq!(read.status, 200);
-    assert_contract_headers(&read);
+    assert_contract_response(&read, 200);
     assert_eq!(&read.body["contact"], contact);
 }
 
 #[tokio::test]
 async fn only_the_names_are_required_and_the_rest_may_be_null() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
 
     let contact = Book(&t)
         .add(
@@ -221,8 +206,7 @@ async fn only_the_names_are_required_and_the_rest_may_be_null() {
 
 #[tokio::test]
 async fn creating_a_contact_reports_every_invalid_field_at_once() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
 
     let response = Book(&t)
         .create(
@@ -251,20 +235,13 @@ async fn creating_a_contact_reports_every_invalid_field_at_once() {
         json!(["must be a real date written YYYY-MM-DD"])
     );
     assert_eq!(fields["notes"], json!(["must be at most 2000 characters"]));
-    let count = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM contacts", &[])
-        .await
-        .unwrap()
-        .get::<_, i64>(0);
+    let count = count_rows(&t, "contacts").await;
     assert_eq!(count, 0, "nothing was stored");
 }
 
 #[tokio::test]
 async fn names_are_at_most_100_characters_without_control_characters() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
 
     let longest = book
@@ -297,8 +274,7 @@ async fn names_are_at_most_100_characters_without_control_characters() {
 
 #[tokio::test]
 async fn a_birthday_may_be_today_but_not_tomorrow() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
     let today = date("2024-02-29");
 
@@ -336,12 +312,9 @@ async fn a_birthday_may_be_today_but_not_tomorrow() {
 
 #[tokio::test]
 async fn malformed_or_mistyped_bodies_are_invalid_json() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann, contact) =
+        app_with_anns_contact(json!({"first_name": "A", "last_name": "B"})).await;
     let book = Book(&t);
-    let contact = book
-        .add(&ann, json!({"first_name": "A", "last_name": "B"}))
-        .await;
 
     let create = |body: &str| {
         let request = req::bearer(req::raw(Method::POST, "/contacts", body.to_owned()), &ann);
@@ -375,8 +348,7 @@ async fn malformed_or_mistyped_bodies_are_invalid_json() {
 
 #[tokio::test]
 async fn a_body_over_64_kib_is_refused() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
 
     let response = Book(&t)
         .create(
@@ -385,10 +357,7 @@ async fn a_body_over_64_kib_is_refused() {
         )
         .await;
 
-    assert_eq!(
-        (response.status, response.error_code()),
-        (413, "payload_too_large")
-    );
+    response.assert_error(413, "payload_too_large");
 }
 
 #[tokio::test]
@@ -456,10 +425,7 @@ async fn a_revoked_session_or_deleted_user_can_no_longer_reach_contacts() {
     api.logout_all(&ann.access_token()).await;
     let after_logout = book.list(&ann.access_token(), "").await;
 
-    assert_eq!(
-        (after_logout.status, after_logout.error_code()),
-        (401, "invalid_token")
-    );
+    after_logout.assert_error(401, "invalid_token");
 }
 
 #[tokio::test]
@@ -529,8 +495,7 @@ async fn two_users_never_see_or_touch_each_others_contacts() {
 
 #[tokio::test]
 async fn an_unknown_id_is_404_and_a_malformed_one_400() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
 
     let missing = [
@@ -540,7 +505,7 @@ async fn an_unknown_id_is_404_and_a_malformed_one_400() {
         book.delete(&ann, "424242").await,
     ];
     for response in missing {
-        assert_eq!((response.status, response.error_code()), (404, "not_found"));
+        response.assert_error(404, "not_found");
     }
     for bad in [
         "abc",
@@ -569,8 +534,7 @@ async fn an_unknown_id_is_404_and_a_malformed_one_400() {
 
 #[tokio::test]
 async fn a_patch_changes_only_the_fields_it_names_and_moves_updated_at() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
     let before = book
         .add(
@@ -589,8 +553,7 @@ async fn a_patch_changes_only_the_fields_it_names_and_moves_updated_at() {
         )
         .await;
 
-    assert_eq!(response.status, 200, "{}", response.body);
-    assert_contract_headers(&response);
+    assert_contract_response(&response, 200);
     let after = &response.body["contact"];
     assert_eq!(after["last_name"], "Roe");
     assert_eq!(after["email"], "jane@roe.org");
@@ -610,16 +573,12 @@ async fn a_patch_changes_only_the_fields_it_names_and_moves_updated_at() {
 
 #[tokio::test]
 async fn null_clears_optional_fields_but_cannot_remove_a_name() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
-    let book = Book(&t);
-    let contact = book
-        .add(
-            &ann,
-            json!({"first_name": "Jane", "last_name": "Doe", "email": "jane@example.com",
+    let (t, ann, contact) = app_with_anns_contact(
+        json!({"first_name": "Jane", "last_name": "Doe", "email": "jane@example.com",
             "phone": "+15550100000", "birthday": "1990-02-28", "notes": "old"}),
-        )
-        .await;
+    )
+    .await;
+    let book = Book(&t);
 
     let cleared = book
         .update(
@@ -651,12 +610,9 @@ async fn null_clears_optional_fields_but_cannot_remove_a_name() {
 
 #[tokio::test]
 async fn an_empty_patch_returns_the_contact_unchanged() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann, contact) =
+        app_with_anns_contact(json!({"first_name": "Jane", "last_name": "Doe"})).await;
     let book = Book(&t);
-    let contact = book
-        .add(&ann, json!({"first_name": "Jane", "last_name": "Doe"}))
-        .await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 
     let response = book.update(&ann, &id(&contact), json!({})).await;
@@ -670,15 +626,11 @@ async fn an_empty_patch_returns_the_contact_unchanged() {
 
 #[tokio::test]
 async fn put_is_a_partial_update_too() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann, contact) = app_with_anns_contact(
+        json!({"first_name": "Jane", "last_name": "Doe", "notes": "keep me"}),
+    )
+    .await;
     let book = Book(&t);
-    let contact = book
-        .add(
-            &ann,
-            json!({"first_name": "Jane", "last_name": "Doe", "notes": "keep me"}),
-        )
-        .await;
 
     let response = book
         .update_with(
@@ -700,12 +652,9 @@ async fn put_is_a_partial_update_too() {
 
 #[tokio::test]
 async fn an_update_is_validated_like_a_create_and_changes_nothing_when_refused() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann, contact) =
+        app_with_anns_contact(json!({"first_name": "Jane", "last_name": "Doe"})).await;
     let book = Book(&t);
-    let contact = book
-        .add(&ann, json!({"first_name": "Jane", "last_name": "Doe"}))
-        .await;
 
     let response = book
         .update_on(
@@ -727,10 +676,11 @@ async fn an_update_is_validated_like_a_create_and_changes_nothing_when_refused()
 
     assert_eq!(response.status, 400);
     assert_eq!(response.error_code(), "validation_failed");
-    let fields = response.body["fields"].as_object().unwrap();
-    let mut named: Vec<&str> = fields.keys().map(String::as_str).collect();
-    named.sort();
-    assert_eq!(named, ["birthday", "email", "first_name", "notes", "phone"]);
+    let fields = &response.body["fields"];
+    assert_eq!(
+        keys(fields),
+        ["birthday", "email", "first_name", "notes", "phone"]
+    );
     assert_eq!(fields["birthday"], json!(["must not be in the future"]));
     assert_eq!(leap_day_is_fine.status, 200, "{}", leap_day_is_fine.body);
     let stored = &leap_day_is_fine.body["contact"];
@@ -743,15 +693,11 @@ async fn an_update_is_validated_like_a_create_and_changes_nothing_when_refused()
 
 #[tokio::test]
 async fn deleting_a_contact_returns_it_as_it_was_and_it_is_gone() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann, contact) = app_with_anns_contact(
+        json!({"first_name": "Jane", "last_name": "Doe", "birthday": "1990-02-28"}),
+    )
+    .await;
     let book = Book(&t);
-    let contact = book
-        .add(
-            &ann,
-            json!({"first_name": "Jane", "last_name": "Doe", "birthday": "1990-02-28"}),
-        )
-        .await;
     let other = book
         .add(&ann, json!({"first_name": "Keep", "last_name": "Me"}))
         .await;
@@ -760,11 +706,10 @@ async fn deleting_a_contact_returns_it_as_it_was_and_it_is_gone() {
     let again = book.delete(&ann, &id(&contact)).await;
     let read = book.get(&ann, &id(&contact)).await;
 
-    assert_eq!(deleted.status, 200, "{}", deleted.body);
-    assert_contract_headers(&deleted);
+    assert_contract_response(&deleted, 200);
     assert_eq!(deleted.body["contact"], contact);
-    assert_eq!((again.status, again.error_code()), (404, "not_found"));
-    assert_eq!((read.status, read.error_code()), (404, "not_found"));
+    again.assert_error(404, "not_found");
+    read.assert_error(404, "not_found");
     assert_eq!(
         ids(&book.list(&ann, "").await),
         [other["id"].as_i64().unwrap()]
@@ -790,23 +735,11 @@ async fn deleting_a_user_deletes_their_contacts_and_no_one_elses() {
         .await;
 
     let deleted = api
-        .delete_user(
-            &ann.access_token(),
-            user_id(&ann),
-            Some(json!({"password": PASSWORD})),
-        )
+        .delete_self(&ann, Some(json!({"password": PASSWORD})))
         .await;
 
     assert_eq!(deleted.status, 200, "{}", deleted.body);
-    let owners: Vec<i64> = t
-        .sql()
-        .await
-        .query("SELECT owner_id FROM contacts", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let owners: Vec<i64> = column(&t, "SELECT owner_id FROM contacts").await;
     assert_eq!(owners.len(), 1, "Ann's contacts went with her");
     assert_eq!(
         ids(&book.list(&bob, "").await),
@@ -816,8 +749,7 @@ async fn deleting_a_user_deletes_their_contacts_and_no_one_elses() {
 
 #[tokio::test]
 async fn the_list_is_ordered_by_id_and_paginated() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
     let mut created = Vec::new();
     for i in 0..5 {
@@ -835,8 +767,7 @@ async fn the_list_is_ordered_by_id_and_paginated() {
     let beyond = book.list(&ann, "page_num=4&page_size=2").await;
     let default = book.list(&ann, "").await;
 
-    assert_eq!(first.status, 200);
-    assert_contract_headers(&first);
+    assert_contract_response(&first, 200);
     assert_eq!(ids(&first), created[..2]);
     assert_eq!(
         (
@@ -867,8 +798,7 @@ async fn the_list_is_ordered_by_id_and_paginated() {
 
 #[tokio::test]
 async fn an_empty_address_book_is_an_empty_page() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
 
     let response = Book(&t).list(&ann, "").await;
 
@@ -882,8 +812,7 @@ async fn an_empty_address_book_is_an_empty_page() {
 
 #[tokio::test]
 async fn page_parameters_out_of_range_are_refused() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
 
     for query in [
@@ -929,8 +858,7 @@ async fn search_fixture(book: &Book<'_>, token: &str) -> std::collections::HashM
 
 #[tokio::test]
 async fn filters_are_case_insensitive_substrings_combined_with_and() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
     let by_name = search_fixture(&book, &ann).await;
     let expect = |names: &[&str]| -> Vec<i64> {
@@ -963,8 +891,7 @@ async fn filters_are_case_insensitive_substrings_combined_with_and() {
 
 #[tokio::test]
 async fn q_matches_first_name_last_name_or_email() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
     let by_name = search_fixture(&book, &ann).await;
 
@@ -991,18 +918,10 @@ async fn q_matches_first_name_last_name_or_email() {
 
 #[tokio::test]
 async fn percent_underscore_and_backslash_in_a_search_are_literal() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
     let mut by_name = std::collections::HashMap::new();
-    for (first, last) in [
-        ("100%", "Sure"),
-        ("1000", "Plain"),
-        ("snake_case", "Dev"),
-        ("snakeXcase", "Dev"),
-        ("C:\\Users", "Path"),
-        ("C:Users", "Path"),
-    ] {
+    for (first, last) in LIKE_METACHARACTER_NAMES {
         let contact = book
             .add(&ann, json!({"first_name": first, "last_name": last}))
             .await;
@@ -1026,8 +945,7 @@ async fn percent_underscore_and_backslash_in_a_search_are_literal() {
 
 #[tokio::test]
 async fn search_terms_are_bounded_and_free_of_control_characters() {
-    let t = TestApp::new().await;
-    let ann = Api(&t).sign_up("ann").await.access_token();
+    let (t, ann) = app_with_ann().await;
     let book = Book(&t);
 
     let longest = book.list(&ann, &format!("q={}", "a".repeat(254))).await;

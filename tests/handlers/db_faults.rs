@@ -5,7 +5,7 @@ use std::time::Duration;
 use latchkey_tests::proxy::FlakyProxy;
 use latchkey_tests::{TestApp, json, req, unique};
 
-use crate::{Api, PASSWORD};
+use crate::{Api, PASSWORD, count_rows};
 
 /// Upper bound for any single request while the database is down: the connect timeout
 /// (1 s here) plus margin. Past it, the request counts as hung.
@@ -185,23 +185,11 @@ async fn a_statement_stuck_behind_a_lock_times_out_with_503() {
         .await
         .expect("no hang");
     let response = t.respond(outcome);
-    assert_eq!(
-        (response.status, response.error_code()),
-        (503, "database_unavailable")
-    );
+    response.assert_error(503, "database_unavailable");
 
     blocker.batch_execute("ROLLBACK").await.unwrap();
-    let users = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM users", &[])
-        .await
-        .unwrap();
-    assert_eq!(
-        users.get::<_, i64>(0),
-        0,
-        "the timed-out registration left nothing behind"
-    );
+    let users = count_rows(&t, "users").await;
+    assert_eq!(users, 0, "the timed-out registration left nothing behind");
     let retry = req::post(
         "/auth/register",
         &json!({"login": "stuck", "password": PASSWORD}),

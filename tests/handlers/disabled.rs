@@ -3,7 +3,7 @@
 
 use latchkey_tests::{TestApp, json};
 
-use crate::{Api, PASSWORD, events_of, user_id};
+use crate::{Api, PASSWORD, count, events_of, user_id};
 
 #[tokio::test]
 async fn a_disabled_account_loses_its_sessions_and_gets_none_until_enabled() {
@@ -29,46 +29,30 @@ async fn a_disabled_account_loses_its_sessions_and_gets_none_until_enabled() {
     api.me(&dee.access_token()).await.assert_invalid_token();
     api.me(&laptop.access_token()).await.assert_invalid_token();
     let refreshed = api.refresh(&laptop.refresh_token()).await;
-    assert_eq!(
-        (refreshed.status, refreshed.error_code()),
-        (401, "invalid_token")
-    );
+    refreshed.assert_error(401, "invalid_token");
     // The right password learns it is disabled; a wrong one learns nothing.
     let login = api.login("dee", PASSWORD).await;
-    assert_eq!(
-        (login.status, login.error_code()),
-        (403, "account_disabled")
-    );
+    login.assert_error(403, "account_disabled");
     let wrong = api.login("dee", "not the password").await;
-    assert_eq!(
-        (wrong.status, wrong.error_code()),
-        (401, "invalid_credentials")
-    );
+    wrong.assert_error(401, "invalid_credentials");
     // Recovery opens nothing: forgot-password sends nothing (same 202), an admin cannot
     // send a reset, and the earlier link is refused without being spent.
     assert_eq!(api.forgot_password("dee").await.status, 202);
     let sent = api
         .send_password_reset(&admin.access_token(), &dee_id.to_string())
         .await;
-    assert_eq!((sent.status, sent.error_code()), (403, "account_disabled"));
+    sent.assert_error(403, "account_disabled");
     assert_eq!(api.outbox("dee@example.com").await.len(), mails_before);
     let reset = api
         .reset_password(&reset_token, "a new long passphrase")
         .await;
-    assert_eq!(
-        (reset.status, reset.error_code()),
-        (403, "account_disabled")
-    );
-    let live_sessions: i64 = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL",
-            &[&dee_id],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    reset.assert_error(403, "account_disabled");
+    let live_sessions = count(
+        &t,
+        "SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL",
+        &[&dee_id],
+    )
+    .await;
     assert_eq!(live_sessions, 0);
 
     let enabled = api
@@ -107,51 +91,39 @@ async fn only_an_admin_disables_and_only_someone_else() {
     let eve_id = user_id(&eve);
     let fay_id = user_id(&api.sign_up("fay").await);
 
-    let by_user = api
-        .update_user(&eve.access_token(), fay_id, json!({"disabled": true}))
-        .await;
-    assert_eq!((by_user.status, by_user.error_code()), (403, "forbidden"));
-    let herself = api
-        .update_user(
-            &eve.access_token(),
+    // A user disabling another, a user disabling herself, the admin disabling himself.
+    for (token, id, body) in [
+        (eve.access_token(), fay_id, json!({"disabled": true})),
+        (
+            eve.access_token(),
             eve_id,
             json!({"disabled": true, "current_password": PASSWORD}),
-        )
-        .await;
-    assert_eq!((herself.status, herself.error_code()), (403, "forbidden"));
-    let admin_himself = api
-        .update_user(
-            &admin.access_token(),
+        ),
+        (
+            admin.access_token(),
             admin_id,
             json!({"disabled": true, "current_password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(
-        (admin_himself.status, admin_himself.error_code()),
-        (403, "forbidden")
-    );
+        ),
+    ] {
+        let refused = api.update_user(&token, id, body).await;
+        refused.assert_error(403, "forbidden");
+    }
     let null = api
         .update_user(&admin.access_token(), fay_id, json!({"disabled": null}))
         .await;
-    assert_eq!((null.status, null.error_code()), (400, "validation_failed"));
+    null.assert_error(400, "validation_failed");
     assert!(null.body["fields"]["disabled"].is_array(), "{}", null.body);
     let text = api
         .update_user(&admin.access_token(), fay_id, json!({"disabled": "yes"}))
         .await;
-    assert_eq!((text.status, text.error_code()), (400, "invalid_json"));
+    text.assert_error(400, "invalid_json");
     let nobody = api
         .update_user(&admin.access_token(), 9_999, json!({"disabled": true}))
         .await;
-    assert_eq!((nobody.status, nobody.error_code()), (404, "not_found"));
+    nobody.assert_error(404, "not_found");
 
     // Nothing changed, nothing recorded.
-    let disabled: i64 = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM users WHERE disabled", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let disabled = count(&t, "SELECT count(*) FROM users WHERE disabled", &[]).await;
     assert_eq!(disabled, 0);
     assert_eq!(api.me(&eve.access_token()).await.status, 200);
     let events = events_of(&t, fay_id).await;
@@ -174,16 +146,12 @@ async fn two_admins_disabling_each_other_at_once_leave_one_enabled() {
         api.update_user(&amy_token, user_id(&ben), off()),
         api.update_user(&ben_token, user_id(&amy), off()),
     );
-    let enabled_admins: i64 = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let enabled_admins = count(
+        &t,
+        "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled",
+        &[],
+    )
+    .await;
     assert_eq!(enabled_admins, 1, "{} / {}", a.body, b.body);
     let mut statuses = [a.status, b.status];
     statuses.sort();

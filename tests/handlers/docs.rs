@@ -100,7 +100,7 @@ async fn the_docs_page_renders_the_document() {
 #[tokio::test]
 async fn any_other_path_is_not_found() {
     let response = get("/nope").await;
-    assert_eq!((response.status, response.error_code()), (404, "not_found"));
+    response.assert_error(404, "not_found");
     let docs = docs::Docs::new().unwrap();
     let outcome = docs::handler(&docs, req::raw(Method::POST, "/docs.json", String::new())).await;
     assert!(outcome.is_err());

@@ -71,10 +71,7 @@ async fn unknown_malformed_missing_and_wrong_kind_tokens_are_refused() {
         )
         .await,
     );
-    assert_eq!(
-        (missing.status, missing.error_code()),
-        (400, "validation_failed")
-    );
+    missing.assert_error(400, "validation_failed");
     assert_eq!(missing.body["fields"]["token"], json!(["is required"]));
     let wrong_type = api.0.respond(
         ::verify_email::handler(
@@ -157,10 +154,7 @@ async fn resending_answers_the_same_for_every_account_and_mails_only_what_needs_
     );
 
     let missing = api.resend_verification("  ").await;
-    assert_eq!(
-        (missing.status, missing.error_code()),
-        (400, "validation_failed")
-    );
+    missing.assert_error(400, "validation_failed");
 }
 
 #[tokio::test]
@@ -333,27 +327,22 @@ async fn verifying_an_address_another_account_took_meanwhile_is_a_conflict() {
     let t = TestApp::new().await;
     let api = Api(&t);
     let jay = api.sign_up_with_email("jay", "jay@example.com").await;
-    api.update_user(
-        &jay.access_token(),
-        user_id(&jay),
+    api.update_self(
+        &jay,
         json!({"current_password": PASSWORD, "email": "shared@example.com"}),
     )
     .await;
     let token = api.link_token("shared@example.com", "verify-email").await;
     api.sign_up_with_email("kim", "shared@example.com").await;
     let response = api.verify_email(&token).await;
-    assert_eq!(
-        (response.status, response.error_code()),
-        (409, "user_exists")
-    );
+    response.assert_error(409, "user_exists");
     let taken = api
-        .update_user(
-            &jay.access_token(),
-            user_id(&jay),
+        .update_self(
+            &jay,
             json!({"current_password": PASSWORD, "email": "SHARED@example.com"}),
         )
         .await;
-    assert_eq!((taken.status, taken.error_code()), (409, "user_exists"));
+    taken.assert_error(409, "user_exists");
 }
 
 #[tokio::test]
@@ -362,9 +351,8 @@ async fn an_account_without_an_email_takes_a_new_one_at_once_unverified() {
     let api = Api(&t);
     let lou = api.sign_up("lou").await;
     let changed = api
-        .update_user(
-            &lou.access_token(),
-            user_id(&lou),
+        .update_self(
+            &lou,
             json!({"current_password": PASSWORD, "email": "lou@example.com"}),
         )
         .await;
@@ -377,11 +365,7 @@ async fn an_account_without_an_email_takes_a_new_one_at_once_unverified() {
     assert_eq!(api.verify_email(&token).await.status, 200);
 
     let cleared = api
-        .update_user(
-            &lou.access_token(),
-            user_id(&lou),
-            json!({"current_password": PASSWORD, "email": null}),
-        )
+        .update_self(&lou, json!({"current_password": PASSWORD, "email": null}))
         .await;
     assert_eq!(cleared.body["user"]["email_verified"], false);
     assert_invalid_link(&api.verify_email(&token).await);
@@ -392,9 +376,8 @@ async fn a_password_change_is_notified_to_the_email() {
     let t = TestApp::new().await;
     let api = Api(&t);
     let max = api.sign_up_with_email("max", "max@example.com").await;
-    api.update_user(
-        &max.access_token(),
-        user_id(&max),
+    api.update_self(
+        &max,
         json!({"current_password": PASSWORD, "password": "another password"}),
     )
     .await;
@@ -411,10 +394,7 @@ async fn with_require_verified_email_an_unverified_account_cannot_log_in() {
     api.sign_up_with_email("ned", "ned@example.com").await;
     api.sign_up("no-mail").await;
     let refused = api.login("ned", PASSWORD).await;
-    assert_eq!(
-        (refused.status, refused.error_code()),
-        (403, "email_unverified")
-    );
+    refused.assert_error(403, "email_unverified");
     let wrong = api.login("ned", "wrong password").await;
     assert_eq!(
         (wrong.status, wrong.error_code()),

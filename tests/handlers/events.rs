@@ -4,7 +4,7 @@
 use latchkey_tests::{TestApp, TestResponse, json, req};
 use serde_json::Value;
 
-use crate::{Api, PASSWORD, user_id};
+use crate::{Api, PASSWORD, refresh_claims, user_id, value};
 
 const AGENT: &str = "latchkey-tests/1.0";
 
@@ -103,13 +103,7 @@ async fn a_login_for_an_unknown_identifier_records_a_failure_naming_no_one() {
         all_events(&t).await,
         [("login_failed".to_owned(), None, None)]
     );
-    let detail: String = t
-        .sql()
-        .await
-        .query_one("SELECT detail::text FROM auth_events", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let detail: String = value(&t, "SELECT detail::text FROM auth_events", &[]).await;
     assert!(!detail.contains("ghost"), "{detail}");
 }
 
@@ -182,46 +176,28 @@ async fn token_reuse_logout_and_logout_all_are_recorded() {
         ],
         "one logged_out: the second logout changed nothing"
     );
-    let detail: Value = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT detail FROM auth_events WHERE type = 'logged_out_all'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let detail: Value = value(
+        &t,
+        "SELECT detail FROM auth_events WHERE type = 'logged_out_all'",
+        &[],
+    )
+    .await;
     assert_eq!(detail, json!({"revoked_sessions": 1}));
-    let reused: Option<i64> = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT user_id FROM auth_events WHERE type = 'token_reused'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let reused: Option<i64> = value(
+        &t,
+        "SELECT user_id FROM auth_events WHERE type = 'token_reused'",
+        &[],
+    )
+    .await;
     assert_eq!(reused, Some(id));
     // The session it revoked, as recorded by the rotating statement itself.
-    let sid = t
-        .app
-        .tokens()
-        .unwrap()
-        .verify(&first, shared::auth::tokens::TokenType::Refresh)
-        .unwrap()
-        .sid;
-    let detail: Value = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT detail FROM auth_events WHERE type = 'token_reused'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let sid = refresh_claims(&t.app, &first).sid;
+    let detail: Value = value(
+        &t,
+        "SELECT detail FROM auth_events WHERE type = 'token_reused'",
+        &[],
+    )
+    .await;
     assert_eq!(detail, json!({"session_id": sid.to_string()}));
 }
 

@@ -1,15 +1,13 @@
 use latchkey_tests::{TestApp, req};
-use shared::auth::tokens::TokenType;
 
-use crate::{Api, assert_contract_headers};
+use crate::{Api, access_claims, assert_contract_response, signed};
 
 #[tokio::test]
 async fn the_caller_sees_their_full_user() {
     let t = TestApp::new().await;
     let registered = Api(&t).sign_up("rita").await;
     let me = Api(&t).me(&registered.access_token()).await;
-    assert_eq!(me.status, 200);
-    assert_contract_headers(&me);
+    assert_contract_response(&me, 200);
     assert_eq!(me.body["status"], "ok");
     assert_eq!(me.body["user"], registered.body["user"]);
 }
@@ -39,25 +37,15 @@ async fn no_or_malformed_authorization_is_missing_token() {
 async fn invalid_expired_or_orphaned_tokens_are_invalid_token() {
     let t = TestApp::new().await;
     let registered = Api(&t).sign_up("sam").await;
-    let mut claims = t
-        .app
-        .tokens()
-        .unwrap()
-        .verify(&registered.access_token(), TokenType::Access)
-        .unwrap();
+    let mut claims = access_claims(&t.app, &registered.access_token());
     let mut expired = claims.clone();
     expired.exp = chrono::Utc::now().timestamp() - 1;
     claims.sid = uuid::Uuid::new_v4();
-    let unknown_session = t.app.tokens().unwrap().sign(&claims).unwrap();
-    let expired = t.app.tokens().unwrap().sign(&expired).unwrap();
-    let mut other_issuer = t
-        .app
-        .tokens()
-        .unwrap()
-        .verify(&registered.access_token(), TokenType::Access)
-        .unwrap();
+    let unknown_session = signed(&t.app, &claims);
+    let expired = signed(&t.app, &expired);
+    let mut other_issuer = access_claims(&t.app, &registered.access_token());
     other_issuer.iss = "https://someone-else.example".into();
-    let foreign_issuer = t.app.tokens().unwrap().sign(&other_issuer).unwrap();
+    let foreign_issuer = signed(&t.app, &other_issuer);
     for token in [
         "not-a-jwt",
         &registered.refresh_token(),
@@ -81,8 +69,5 @@ async fn a_deleted_user_s_token_is_refused_at_once() {
         .await
         .unwrap();
     let response = Api(&t).me(&registered.access_token()).await;
-    assert_eq!(
-        (response.status, response.error_code()),
-        (401, "invalid_token")
-    );
+    response.assert_error(401, "invalid_token");
 }

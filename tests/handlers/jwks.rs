@@ -14,9 +14,8 @@ use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::App;
-use shared::auth::tokens::TokenType;
 
-use crate::{Api, PASSWORD};
+use crate::{Api, PASSWORD, access_claims, signed};
 
 /// A TEST-ONLY RSA key pair, generated at test time: no key material in the repository.
 struct TestKey {
@@ -156,12 +155,7 @@ async fn the_discovery_document_names_our_issuer_and_where_its_keys_are() {
     );
     // The issuer is exactly the `iss` of the tokens we sign.
     let session = Api(&t).sign_up("iss-check").await;
-    let claims = t
-        .app
-        .tokens()
-        .unwrap()
-        .verify(&session.access_token(), TokenType::Access)
-        .unwrap();
+    let claims = access_claims(&t.app, &session.access_token());
     assert_eq!(claims.iss, doc["issuer"].as_str().unwrap());
 }
 
@@ -224,12 +218,8 @@ async fn under_rs256_a_session_survives_a_key_rotation_until_the_old_key_is_drop
 
     // A token whose kid nobody configured is refused.
     let stranger = redeployed(&t, "k3", &KEYS[2].private_pkcs8, &[]);
-    let claims = rotated
-        .tokens()
-        .unwrap()
-        .verify(&new_access, TokenType::Access)
-        .unwrap();
-    let foreign = stranger.tokens().unwrap().sign(&claims).unwrap();
+    let claims = access_claims(&rotated, &new_access);
+    let foreign = signed(&stranger, &claims);
     assert_eq!(kid_of(&foreign), "k3");
     me(&t, &rotated, &foreign).await.assert_invalid_token();
 
@@ -249,12 +239,7 @@ async fn an_rs256_deployment_refuses_hs256_tokens_signed_with_its_public_key() {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
     let t = rs256_app("k1", &KEYS[0].private_pkcs8, &[]).await;
     let session = Api(&t).sign_up("confused").await;
-    let claims = t
-        .app
-        .tokens()
-        .unwrap()
-        .verify(&session.access_token(), TokenType::Access)
-        .unwrap();
+    let claims = access_claims(&t.app, &session.access_token());
     // The classic confusion: HS256 keyed with the public key anyone can fetch, under our kid.
     let jwks = get(&t, &t.app, "/.well-known/jwks.json").await.body;
     let mut header = Header::new(Algorithm::HS256);
@@ -371,29 +356,24 @@ async fn an_independent_jwt_library_verifies_our_tokens_from_the_jwks_alone() {
     let mut before_vars = rs256("k1", &KEYS[0].private_pkcs8, &[]);
     before_vars.push(("JWT_AUDIENCE".into(), AUDIENCE.into()));
     let before = t.reconfigured(&borrowed(&before_vars));
-    let claims = t
-        .app
-        .tokens()
-        .unwrap()
-        .verify(&session.access_token(), TokenType::Access)
-        .unwrap();
-    let old = before.tokens().unwrap().sign(&claims).unwrap();
+    let claims = access_claims(&t.app, &session.access_token());
+    let old = signed(&before, &claims);
     assert_eq!(kid_of(&old), "k1");
     assert!(verify_independently(&t, &t.app, &old).await.is_ok());
 
     // And the independent verifier is not vacuous: it refuses what it should.
     let mut expired = claims.clone();
     (expired.iat, expired.exp) = (expired.iat - 1000, expired.iat - 100);
-    let expired = t.app.tokens().unwrap().sign(&expired).unwrap();
+    let expired = signed(&t.app, &expired);
     assert!(verify_independently(&t, &t.app, &expired).await.is_err());
     let impostor = redeployed(&t, "k2", &KEYS[2].private_pkcs8, &[]);
     assert!(claims.aud.is_some(), "the forgery carries the audience too");
-    let forged = impostor.tokens().unwrap().sign(&claims).unwrap();
+    let forged = signed(&impostor, &claims);
     assert_eq!(kid_of(&forged), "k2");
     let refused = verify_independently(&t, &t.app, &forged).await.unwrap_err();
     assert!(refused.contains("signature"), "{refused}");
     let mut elsewhere = claims.clone();
     elsewhere.iss = "https://evil.example".into();
-    let elsewhere = t.app.tokens().unwrap().sign(&elsewhere).unwrap();
+    let elsewhere = signed(&t.app, &elsewhere);
     assert!(verify_independently(&t, &t.app, &elsewhere).await.is_err());
 }

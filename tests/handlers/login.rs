@@ -1,16 +1,13 @@
 use latchkey_tests::{TestApp, json};
 
-use crate::{Api, PASSWORD, assert_contract_headers};
+use crate::{Api, PASSWORD, assert_contract_headers, count_rows, only_password_hash};
 
 #[tokio::test]
 async fn a_user_logs_in_with_login_email_or_phone_in_any_case() {
     let t = TestApp::new().await;
     let api = Api(&t);
-    api.register(
-        json!({"login": "Carol", "email": "carol@example.com", "phone": "+15550003333",
-        "password": PASSWORD}),
-    )
-    .await;
+    api.sign_up_with_email_and_phone("Carol", "carol@example.com", "+15550003333")
+        .await;
     for identifier in [
         "Carol",
         "carol",
@@ -50,13 +47,8 @@ async fn each_login_opens_its_own_session() {
     api.sign_up("erin").await;
     let first = api.login("erin", PASSWORD).await;
     let second = api.login("erin", PASSWORD).await;
-    let sessions = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM sessions", &[])
-        .await
-        .unwrap();
-    assert_eq!(sessions.get::<_, i64>(0), 3, "register + two logins");
+    let sessions = count_rows(&t, "sessions").await;
+    assert_eq!(sessions, 3, "register + two logins");
     assert_ne!(first.access_token(), second.access_token());
 }
 
@@ -112,13 +104,8 @@ async fn a_successful_login_resets_the_failure_count() {
         api.login("gina", "wrong password").await;
     }
     assert_eq!(api.login("gina", PASSWORD).await.status, 200);
-    let row = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM login_locks", &[])
-        .await
-        .unwrap();
-    assert_eq!(row.get::<_, i64>(0), 0, "the count is given back");
+    let row = count_rows(&t, "login_locks").await;
+    assert_eq!(row, 0, "the count is given back");
     for _ in 0..4 {
         assert_eq!(api.login("gina", "wrong password").await.status, 401);
     }
@@ -140,13 +127,7 @@ async fn a_hash_with_weaker_parameters_is_replaced_at_the_next_login() {
     );
     let response = t.respond(::login::handler(&stronger, request).await);
     assert_eq!(response.status, 200);
-    let row = t
-        .sql()
-        .await
-        .query_one("SELECT password_hash FROM users", &[])
-        .await
-        .unwrap();
-    let hash: String = row.get(0);
+    let hash = only_password_hash(&t).await;
     assert!(hash.starts_with("$scrypt$ln=10,"), "{hash}");
     // And the new hash still verifies the same password.
     assert_eq!(Api(&t).login("henry", PASSWORD).await.status, 200);

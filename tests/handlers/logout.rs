@@ -1,7 +1,7 @@
 use lambda_http::http::Method;
 use latchkey_tests::{TestApp, json, req};
 
-use crate::{Api, PASSWORD};
+use crate::Api;
 
 async fn logout(t: &TestApp, request: lambda_http::Request) -> latchkey_tests::TestResponse {
     t.respond(::logout::handler(&t.app, request).await)
@@ -11,8 +11,7 @@ async fn logout(t: &TestApp, request: lambda_http::Request) -> latchkey_tests::T
 async fn logging_out_with_the_refresh_token_revokes_that_session_at_once() {
     let t = TestApp::new().await;
     let api = Api(&t);
-    let session = api.sign_up("nora").await;
-    let other = api.login("nora", PASSWORD).await;
+    let (session, other) = api.sign_up_with_two_sessions("nora").await;
 
     let response = logout(
         &t,
@@ -90,10 +89,7 @@ async fn tokens_that_do_not_verify_are_refused() {
         &session.refresh_token(),
     );
     let response = logout(&t, swapped).await;
-    assert_eq!(
-        (response.status, response.error_code()),
-        (401, "invalid_token")
-    );
+    response.assert_error(401, "invalid_token");
     let swapped = req::post(
         "/auth/logout",
         &json!({"refresh_token": session.access_token()}),
@@ -122,8 +118,5 @@ async fn without_any_token_logout_is_missing_token() {
         assert_eq!(response.header("www-authenticate"), Some("Bearer"));
     }
     let mistyped = logout(&t, req::post("/auth/logout", &json!({"refresh_token": 7}))).await;
-    assert_eq!(
-        (mistyped.status, mistyped.error_code()),
-        (400, "invalid_json")
-    );
+    mistyped.assert_error(400, "invalid_json");
 }

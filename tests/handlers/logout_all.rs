@@ -6,8 +6,7 @@ use crate::{Api, PASSWORD};
 async fn logout_all_revokes_every_session_of_the_caller_and_only_theirs() {
     let t = TestApp::new().await;
     let api = Api(&t);
-    let first = api.sign_up("uma").await;
-    let second = api.login("uma", PASSWORD).await;
+    let (first, second) = api.sign_up_with_two_sessions("uma").await;
     let third = api.login("uma", PASSWORD).await;
     let stranger = api.sign_up("victor").await;
 
@@ -42,11 +41,8 @@ async fn logout_all_needs_a_live_access_token() {
     );
     api.logout_all(&session.access_token()).await;
     let after = api.logout_all(&session.access_token()).await;
-    assert_eq!((after.status, after.error_code()), (401, "invalid_token"));
+    after.assert_error(401, "invalid_token");
     let request = latchkey_tests::req::post("/auth/logout-all", &json!({}));
     let anonymous = t.respond(::logout_all::handler(&t.app, request).await);
-    assert_eq!(
-        (anonymous.status, anonymous.error_code()),
-        (401, "missing_token")
-    );
+    anonymous.assert_error(401, "missing_token");
 }

@@ -31,7 +31,10 @@ mod users_delete;
 mod users_update;
 
 use latchkey_tests::{TestApp, TestResponse, json, req};
+pub use latchkey_tests::{assert_contract_headers, assert_contract_response};
 use serde_json::Value;
+use shared::App;
+use shared::auth::tokens::{Claims, TokenType};
 
 /// The API's routes as in-process calls.
 pub struct Api<'a>(pub &'a TestApp);
@@ -45,22 +48,44 @@ impl Api<'_> {
             .respond(::register::handler(&self.0.app, request).await)
     }
 
-    /// Registers `login` with [`PASSWORD`] and asserts it worked.
-    pub async fn sign_up(&self, login: &str) -> TestResponse {
-        let response = self
-            .register(json!({"login": login, "password": PASSWORD}))
-            .await;
+    /// Registers the identifiers of `body` (and any other field in it) with [`PASSWORD`]
+    /// and asserts it worked.
+    pub async fn sign_up_with(&self, mut body: Value) -> TestResponse {
+        body["password"] = json!(PASSWORD);
+        let response = self.register(body).await;
         assert_eq!(response.status, 201, "{}", response.body);
         response
     }
 
+    /// Registers `login` with [`PASSWORD`] and asserts it worked.
+    pub async fn sign_up(&self, login: &str) -> TestResponse {
+        self.sign_up_with(json!({ "login": login })).await
+    }
+
     /// Registers `login` with `email` and [`PASSWORD`] and asserts it worked.
     pub async fn sign_up_with_email(&self, login: &str, email: &str) -> TestResponse {
-        let response = self
-            .register(json!({"login": login, "email": email, "password": PASSWORD}))
-            .await;
-        assert_eq!(response.status, 201, "{}", response.body);
-        response
+        self.sign_up_with(json!({"login": login, "email": email}))
+            .await
+    }
+
+    /// Registers `login` with `email`, `phone` and [`PASSWORD`] and asserts it worked.
+    pub async fn sign_up_with_email_and_phone(
+        &self,
+        login: &str,
+        email: &str,
+        phone: &str,
+    ) -> TestResponse {
+        self.sign_up_with(json!({"login": login, "email": email, "phone": phone}))
+            .await
+    }
+
+    /// Registers `login` (a first session) and logs in again with [`PASSWORD`] (a second
+    /// one), asserting both worked; returns the two responses.
+    pub async fn sign_up_with_two_sessions(&self, login: &str) -> (TestResponse, TestResponse) {
+        let first = self.sign_up(login).await;
+        let second = self.login(login, PASSWORD).await;
+        assert_eq!(second.status, 200, "{}", second.body);
+        (first, second)
     }
 
     pub async fn login(&self, login: &str, password: &str) -> TestResponse {
@@ -126,6 +151,13 @@ impl Api<'_> {
             .respond(::update_user::handler(&self.0.app, request).await)
     }
 
+    /// `PATCH /users/{id}` by the user of `session` (a register or login response) on
+    /// their own account.
+    pub async fn update_self(&self, session: &TestResponse, body: Value) -> TestResponse {
+        self.update_user(&session.access_token(), user_id(session), body)
+            .await
+    }
+
     pub async fn delete_user(
         &self,
         access_token: &str,
@@ -140,6 +172,13 @@ impl Api<'_> {
         let request = req::path_param(req::bearer(request, access_token), "id", &id.to_string());
         self.0
             .respond(::delete_user::handler(&self.0.app, request).await)
+    }
+
+    /// `DELETE /users/{id}` by the user of `session` (a register or login response) of
+    /// their own account.
+    pub async fn delete_self(&self, session: &TestResponse, body: Option<Value>) -> TestResponse {
+        self.delete_user(&session.access_token(), user_id(session), body)
+            .await
     }
 
     pub async fn verify_email(&self, token: &str) -> TestResponse {
@@ -204,7 +243,6 @@ impl Api<'_> {
     }
 }
 
-/// The `user.id` of a response.
 /// The (type, actor_id, detail) of `user_id`'s audit events, oldest first.
 pub async fn events_of(t: &TestApp, user_id: i64) -> Vec<(String, Option<i64>, Value)> {
     let rows = t
@@ -221,6 +259,7 @@ pub async fn events_of(t: &TestApp, user_id: i64) -> Vec<(String, Option<i64>, V
         .collect()
 }
 
+/// The `user.id` of a response.
 pub fn user_id(response: &TestResponse) -> i64 {
     response.body["user"]["id"].as_i64().unwrap()
 }
@@ -233,17 +272,76 @@ pub fn assert_invalid_link(response: &TestResponse) {
 
 /// How many rows `table` has.
 pub async fn count_rows(t: &TestApp, table: &str) -> i64 {
-    t.sql()
-        .await
-        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
-        .await
-        .unwrap()
-        .get(0)
+    count(t, &format!("SELECT count(*) FROM {table}"), &[]).await
 }
 
-/// Asserts the contract's headers on any response.
-pub fn assert_contract_headers(response: &TestResponse) {
-    assert_eq!(response.header("content-type"), Some("application/json"));
-    assert_eq!(response.header("cache-control"), Some("no-store"));
-    assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+/// The number a `SELECT count(*) ...` query answers.
+pub async fn count(
+    t: &TestApp,
+    query: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> i64 {
+    value(t, query, params).await
+}
+
+/// The first column of the one row `query` returns.
+pub async fn value<T: for<'a> tokio_postgres::types::FromSql<'a>>(
+    t: &TestApp,
+    query: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> T {
+    t.sql().await.query_one(query, params).await.unwrap().get(0)
+}
+
+/// The first column of every row `query` returns.
+pub async fn column<T: for<'a> tokio_postgres::types::FromSql<'a>>(
+    t: &TestApp,
+    query: &str,
+) -> Vec<T> {
+    t.sql()
+        .await
+        .query(query, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// The stored password hash of the one user there is.
+pub async fn only_password_hash(t: &TestApp) -> String {
+    value(t, "SELECT password_hash FROM users", &[]).await
+}
+
+/// The claims of `access_token`, verified by `app`'s own keys.
+pub fn access_claims(app: &App, access_token: &str) -> Claims {
+    app.tokens()
+        .unwrap()
+        .verify(access_token, TokenType::Access)
+        .unwrap()
+}
+
+/// The claims of `refresh_token`, verified by `app`'s own keys.
+pub fn refresh_claims(app: &App, refresh_token: &str) -> Claims {
+    app.tokens()
+        .unwrap()
+        .verify(refresh_token, TokenType::Refresh)
+        .unwrap()
+}
+
+/// `claims` signed with `app`'s current key: as valid a signature as on a token it issued.
+pub fn signed(app: &App, claims: &Claims) -> String {
+    app.tokens().unwrap().sign(claims).unwrap()
+}
+
+/// The sorted keys of a JSON object.
+pub fn keys(object: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = object
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {object}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    keys
 }

@@ -8,7 +8,7 @@ use latchkey_tests::{TestApp, json, unique};
 use maintenance::{Maintenance, Sender};
 use shared::App;
 
-use crate::{Api, PASSWORD, count_rows, user_id};
+use crate::{Api, PASSWORD, column, count, count_rows, user_id};
 
 /// An address nothing listens on.
 async fn closed_port_url() -> String {
@@ -112,9 +112,8 @@ async fn a_hanging_mail_server_slows_no_request_and_the_mail_leaves_once_a_serve
         let forgot = api.forgot_password(&email).await;
         assert_eq!(forgot.status, 202);
         let changed = api
-            .update_user(
-                &ann.access_token(),
-                user_id(&ann),
+            .update_self(
+                &ann,
                 json!({"current_password": PASSWORD, "email": &new_email}),
             )
             .await;
@@ -143,13 +142,7 @@ async fn a_hanging_mail_server_slows_no_request_and_the_mail_leaves_once_a_serve
         "{round_took:?}"
     );
 
-    let queued: i64 = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM outbox WHERE sent_at IS NULL", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let queued = count(&t, "SELECT count(*) FROM outbox WHERE sent_at IS NULL", &[]).await;
     assert_eq!(
         queued, 4,
         "verification, reset, new-address link, old-address notice"
@@ -185,9 +178,8 @@ async fn a_delivered_notice_is_kept_a_day_and_then_deleted() {
             json!({"login": format!("n-{}", unique()), "email": &email, "password": PASSWORD}),
         )
         .await;
-    api.update_user(
-        &bea.access_token(),
-        user_id(&bea),
+    api.update_self(
+        &bea,
         json!({"current_password": PASSWORD, "password": "another password"}),
     )
     .await;
@@ -195,13 +187,7 @@ async fn a_delivered_notice_is_kept_a_day_and_then_deleted() {
     let report = maintenance(&app).round().await.unwrap();
     assert_eq!(report.sent, 2);
     let sql = t.sql().await;
-    let sent: Vec<bool> = sql
-        .query("SELECT sent_at IS NOT NULL FROM outbox", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let sent: Vec<bool> = column(&t, "SELECT sent_at IS NOT NULL FROM outbox").await;
     assert_eq!(sent, [true], "only the notice is kept, as sent");
     sql.execute(
         "UPDATE outbox SET sent_at = now() - interval '25 hours'",

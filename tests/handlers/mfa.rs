@@ -7,7 +7,7 @@ use lambda_http::http::Method;
 use latchkey_tests::{TestApp, TestResponse, authenticator_code, json, req};
 use serde_json::Value;
 
-use crate::{Api, PASSWORD, events_of, user_id};
+use crate::{Api, PASSWORD, access_claims, column, count, count_rows, events_of, user_id, value};
 
 /// A time at the very start of a 30 s step (step 56 666 667).
 const T0: u64 = 1_700_000_010;
@@ -100,16 +100,7 @@ async fn challenge(api: &Api<'_>, login: &str) -> String {
 }
 
 fn amr(t: &TestApp, response: &TestResponse) -> Vec<String> {
-    t.app
-        .tokens()
-        .unwrap()
-        .verify(
-            &response.access_token(),
-            shared::auth::tokens::TokenType::Access,
-        )
-        .unwrap()
-        .amr
-        .unwrap()
+    access_claims(&t.app, &response.access_token()).amr.unwrap()
 }
 
 fn types(events: &[(String, Option<i64>, Value)]) -> Vec<&str> {
@@ -139,7 +130,7 @@ async fn turning_totp_on_then_logging_in_takes_a_code() {
     let wrong = api
         .totp_setup(&amy.access_token(), "not the password")
         .await;
-    assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
+    wrong.assert_error(403, "wrong_password");
 
     let setup = api.totp_setup(&amy.access_token(), PASSWORD).await;
     assert_eq!(setup.status, 200, "{}", setup.body);
@@ -161,16 +152,12 @@ async fn turning_totp_on_then_logging_in_takes_a_code() {
             .is_some()
     );
     // At rest the secret is encrypted.
-    let stored: Vec<u8> = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT totp_pending_secret FROM users WHERE login = 'amy'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let stored: Vec<u8> = value(
+        &t,
+        "SELECT totp_pending_secret FROM users WHERE login = 'amy'",
+        &[],
+    )
+    .await;
     let raw = data_encoding::BASE32_NOPAD
         .decode(secret.as_bytes())
         .unwrap();
@@ -182,7 +169,7 @@ async fn turning_totp_on_then_logging_in_takes_a_code() {
     } else {
         bad
     };
-    assert_eq!((bad.status, bad.error_code()), (401, "invalid_code"));
+    bad.assert_error(401, "invalid_code");
     let confirm = api
         .totp_confirm(&amy.access_token(), &authenticator_code(secret, T0))
         .await;
@@ -192,15 +179,7 @@ async fn turning_totp_on_then_logging_in_takes_a_code() {
     let distinct: std::collections::BTreeSet<_> = codes.iter().map(|c| c.as_str()).collect();
     assert_eq!(distinct.len(), 10);
     // Only hashes are stored.
-    let hashes: Vec<Vec<u8>> = t
-        .sql()
-        .await
-        .query("SELECT code_hash FROM mfa_recovery_codes", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let hashes: Vec<Vec<u8>> = column(&t, "SELECT code_hash FROM mfa_recovery_codes").await;
     assert_eq!(hashes.len(), 10);
     for code in codes {
         let code = code.as_str().unwrap();
@@ -225,7 +204,7 @@ async fn turning_totp_on_then_logging_in_takes_a_code() {
         "{mails:?}"
     );
     let again = api.totp_setup(&amy.access_token(), PASSWORD).await;
-    assert_eq!((again.status, again.error_code()), (409, "mfa_enabled"));
+    again.assert_error(409, "mfa_enabled");
 
     // A password alone opens no session now.
     let login = api.login("amy", PASSWORD).await;
@@ -246,10 +225,7 @@ async fn turning_totp_on_then_logging_in_takes_a_code() {
     let reused = api
         .mfa_verify(json!({"mfa_token": token, "code": authenticator_code(secret, T0 + 60)}))
         .await;
-    assert_eq!(
-        (reused.status, reused.error_code()),
-        (401, "invalid_mfa_token")
-    );
+    reused.assert_error(401, "invalid_mfa_token");
 
     let id = user_id(&amy);
     let events = events_of(&t, id).await;
@@ -283,10 +259,7 @@ async fn codes_count_one_step_either_way_and_never_twice() {
     };
     for refused in [step(8), step(12), step(-1)] {
         let response = verify(authenticator_code(&bea.secret, refused)).await;
-        assert_eq!(
-            (response.status, response.error_code()),
-            (401, "invalid_code")
-        );
+        response.assert_error(401, "invalid_code");
     }
     // One step of drift back is accepted...
     assert_eq!(
@@ -300,7 +273,7 @@ async fn codes_count_one_step_either_way_and_never_twice() {
     let again = api
         .mfa_verify(json!({"mfa_token": token, "code": authenticator_code(&bea.secret, step(9))}))
         .await;
-    assert_eq!((again.status, again.error_code()), (401, "invalid_code"));
+    again.assert_error(401, "invalid_code");
     // One step ahead (a fast phone) is accepted, and the current one after it is not.
     let ahead = api
         .mfa_verify(json!({"mfa_token": token, "code": authenticator_code(&bea.secret, step(11))}))
@@ -310,7 +283,7 @@ async fn codes_count_one_step_either_way_and_never_twice() {
     let older = api
         .mfa_verify(json!({"mfa_token": token, "code": authenticator_code(&bea.secret, now)}))
         .await;
-    assert_eq!((older.status, older.error_code()), (401, "invalid_code"));
+    older.assert_error(401, "invalid_code");
     let kinds: Vec<String> = events_of(&t, bea.id)
         .await
         .into_iter()
@@ -345,10 +318,7 @@ async fn wrong_codes_lock_the_account_like_wrong_passwords() {
         let response = api
             .mfa_verify(json!({"mfa_token": token, "code": wrong}))
             .await;
-        assert_eq!(
-            (response.status, response.error_code()),
-            (401, "invalid_code")
-        );
+        response.assert_error(401, "invalid_code");
     }
     // Locked: the right code is not even checked, and the token stays unspent.
     let locked = api
@@ -380,13 +350,7 @@ async fn wrong_codes_lock_the_account_like_wrong_passwords() {
         .mfa_verify(json!({"mfa_token": token, "code": right}))
         .await;
     assert_eq!(done.status, 200, "{}", done.body);
-    let left: i64 = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM login_locks", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let left = count_rows(&t, "login_locks").await;
     assert_eq!(left, 0);
 }
 
@@ -432,7 +396,7 @@ async fn a_recovery_code_works_once_and_is_announced() {
     let reused = api
         .mfa_verify(json!({"mfa_token": token, "recovery_code": code}))
         .await;
-    assert_eq!((reused.status, reused.error_code()), (401, "invalid_code"));
+    reused.assert_error(401, "invalid_code");
     let events = events_of(&t, eve.id).await;
     let (_, _, detail) = events
         .iter()
@@ -454,7 +418,7 @@ async fn a_recovery_code_works_once_and_is_announced() {
     let both = api
         .mfa_verify(json!({"mfa_token": token, "code": "123456", "recovery_code": code}))
         .await;
-    assert_eq!((both.status, both.error_code()), (400, "validation_failed"));
+    both.assert_error(400, "validation_failed");
     let short = api
         .mfa_verify(json!({"mfa_token": token, "code": "12345"}))
         .await;
@@ -481,10 +445,7 @@ async fn the_mfa_token_is_bound_to_the_password_check_and_is_no_bearer_token() {
         let response = api
             .mfa_verify(json!({"mfa_token": bogus, "code": code}))
             .await;
-        assert_eq!(
-            (response.status, response.error_code()),
-            (401, "invalid_mfa_token")
-        );
+        response.assert_error(401, "invalid_mfa_token");
     }
     // Nor is the mfa_token a bearer token.
     let token = challenge(&api, "fay").await;
@@ -503,7 +464,7 @@ async fn the_mfa_token_is_bound_to_the_password_check_and_is_no_bearer_token() {
     let void = api
         .mfa_verify(json!({"mfa_token": token, "code": authenticator_code(&fay.secret, T0 + 60)}))
         .await;
-    assert_eq!((void.status, void.error_code()), (401, "invalid_mfa_token"));
+    void.assert_error(401, "invalid_mfa_token");
 
     // Disabled: 403, said before any code is checked.
     let admin = api.admin("root").await;
@@ -517,10 +478,7 @@ async fn the_mfa_token_is_bound_to_the_password_check_and_is_no_bearer_token() {
     let disabled = api
         .mfa_verify(json!({"mfa_token": token, "code": authenticator_code(&fay.secret, T0 + 90)}))
         .await;
-    assert_eq!(
-        (disabled.status, disabled.error_code()),
-        (403, "account_disabled")
-    );
+    disabled.assert_error(403, "account_disabled");
     t.sql()
         .await
         .execute(
@@ -541,7 +499,7 @@ async fn the_mfa_token_is_bound_to_the_password_check_and_is_no_bearer_token() {
     let void = api
         .mfa_verify(json!({"mfa_token": token, "code": authenticator_code(&fay.secret, T0 + 90)}))
         .await;
-    assert_eq!((void.status, void.error_code()), (401, "invalid_mfa_token"));
+    void.assert_error(401, "invalid_mfa_token");
 
     // Expired after 5 minutes.
     let login = api.login("fay", "another long password").await;
@@ -554,10 +512,7 @@ async fn the_mfa_token_is_bound_to_the_password_check_and_is_no_bearer_token() {
     let expired = api
         .mfa_verify(json!({"mfa_token": token, "code": authenticator_code(&fay.secret, T0 + 90)}))
         .await;
-    assert_eq!(
-        (expired.status, expired.error_code()),
-        (401, "invalid_mfa_token")
-    );
+    expired.assert_error(401, "invalid_mfa_token");
 }
 
 #[tokio::test]
@@ -566,25 +521,13 @@ async fn changing_the_email_or_password_needs_a_code_when_mfa_is_on() {
     let api = Api(&t);
     let gus = enroll(&t, "gus").await;
     let access = gus.session.access_token();
-    let without = api
-        .update_user(
-            &access,
-            gus.id,
-            json!({"current_password": PASSWORD, "password": "another long password"}),
-        )
-        .await;
-    assert_eq!(
-        (without.status, without.error_code()),
-        (401, "mfa_required")
-    );
-    let email = api
-        .update_user(
-            &access,
-            gus.id,
-            json!({"current_password": PASSWORD, "email": "gus2@example.com"}),
-        )
-        .await;
-    assert_eq!((email.status, email.error_code()), (401, "mfa_required"));
+    for change in [
+        json!({"current_password": PASSWORD, "password": "another long password"}),
+        json!({"current_password": PASSWORD, "email": "gus2@example.com"}),
+    ] {
+        let without = api.update_user(&access, gus.id, change).await;
+        without.assert_error(401, "mfa_required");
+    }
     // A name needs no code.
     let name = api
         .update_user(
@@ -612,7 +555,7 @@ async fn changing_the_email_or_password_needs_a_code_when_mfa_is_on() {
             json!({"current_password": PASSWORD, "email": "gus3@example.com", "code": code}),
         )
         .await;
-    assert_eq!((replay.status, replay.error_code()), (401, "invalid_code"));
+    replay.assert_error(401, "invalid_code");
 }
 
 #[tokio::test]
@@ -623,10 +566,7 @@ async fn a_reset_link_needs_the_code_too_and_never_turns_mfa_off() {
     assert_eq!(api.forgot_password("hal").await.status, 202);
     let token = api.link_token("hal@example.com", "reset-password").await;
     let without = api.reset_password(&token, "a new long password").await;
-    assert_eq!(
-        (without.status, without.error_code()),
-        (401, "mfa_required")
-    );
+    without.assert_error(401, "mfa_required");
     let request = |code: &str| {
         req::post(
             "/auth/password/reset",
@@ -641,10 +581,7 @@ async fn a_reset_link_needs_the_code_too_and_never_turns_mfa_off() {
         "000000"
     };
     let refused = t.respond(::reset_password::handler(&t.app, request(wrong)).await);
-    assert_eq!(
-        (refused.status, refused.error_code()),
-        (401, "invalid_code")
-    );
+    refused.assert_error(401, "invalid_code");
     // Nothing changed: the old password still works, the token is still good.
     assert_eq!(api.login("hal", PASSWORD).await.body["mfa_required"], true);
     let reset = t.respond(::reset_password::handler(&t.app, request(&right)).await);
@@ -681,10 +618,7 @@ async fn turning_totp_off_takes_the_password_and_a_code() {
             json!({"current_password": "nope nope", "code": code}),
         )
         .await;
-    assert_eq!(
-        (wrong_password.status, wrong_password.error_code()),
-        (403, "wrong_password")
-    );
+    wrong_password.assert_error(403, "wrong_password");
     let off = api
         .totp_disable(&access, json!({"current_password": PASSWORD, "code": code}))
         .await;
@@ -699,21 +633,17 @@ async fn turning_totp_off_takes_the_password_and_a_code() {
     let login = api.login("ian", PASSWORD).await;
     assert!(login.body.get("access_token").is_some(), "{}", login.body);
     assert_eq!(amr(&t, &login), ["pwd"]);
-    let remaining: i64 = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM mfa_recovery_codes WHERE user_id = $1",
-            &[&ian.id],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let remaining = count(
+        &t,
+        "SELECT count(*) FROM mfa_recovery_codes WHERE user_id = $1",
+        &[&ian.id],
+    )
+    .await;
     assert_eq!(remaining, 0);
     let again = api
         .totp_disable(&access, json!({"current_password": PASSWORD, "code": code}))
         .await;
-    assert_eq!((again.status, again.error_code()), (409, "mfa_not_enabled"));
+    again.assert_error(409, "mfa_not_enabled");
     assert!(types(&events_of(&t, ian.id).await).contains(&"mfa_disabled"));
     let mails = api.outbox("ian@example.com").await;
     assert!(
@@ -729,10 +659,7 @@ async fn confirming_needs_a_pending_setup() {
     let api = Api(&t);
     let jo = api.sign_up("joe").await; // no email: nobody else's address to guard
     let missing = api.totp_confirm(&jo.access_token(), "123456").await;
-    assert_eq!(
-        (missing.status, missing.error_code()),
-        (409, "mfa_setup_missing")
-    );
+    missing.assert_error(409, "mfa_setup_missing");
     let setup = api.totp_setup(&jo.access_token(), PASSWORD).await;
     assert_eq!(setup.status, 200, "{}", setup.body);
     let malformed = api.totp_confirm(&jo.access_token(), "12 34").await;
@@ -755,10 +682,7 @@ async fn an_admin_resets_a_lost_second_factor() {
     let kay = enroll(&t, "kay").await;
     let stranger = api.sign_up("lou").await;
     let forbidden = api.reset_mfa(&stranger.access_token(), kay.id).await;
-    assert_eq!(
-        (forbidden.status, forbidden.error_code()),
-        (403, "forbidden")
-    );
+    forbidden.assert_error(403, "forbidden");
 
     let reset = api.reset_mfa(&admin.access_token(), kay.id).await;
     assert_eq!(reset.status, 200, "{}", reset.body);
@@ -774,7 +698,7 @@ async fn an_admin_resets_a_lost_second_factor() {
             .is_some()
     );
     let again = api.reset_mfa(&admin.access_token(), kay.id).await;
-    assert_eq!((again.status, again.error_code()), (409, "mfa_not_enabled"));
+    again.assert_error(409, "mfa_not_enabled");
     assert_eq!(
         api.reset_mfa(&admin.access_token(), 999_999).await.status,
         404
@@ -871,10 +795,7 @@ async fn with_admin_require_mfa_admin_actions_need_a_second_factor() {
     };
     // The session that set MFA up signed in with a password only.
     let password_only = revoke(root.session.access_token()).await;
-    assert_eq!(
-        (password_only.status, password_only.error_code()),
-        (403, "mfa_required")
-    );
+    password_only.assert_error(403, "mfa_required");
     // The default outside production lets it through.
     let relaxed = api
         .revoke_sessions(&root.session.access_token(), &user_id(&target).to_string())

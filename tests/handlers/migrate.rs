@@ -3,6 +3,11 @@ use migrate::AdminOutcome;
 
 use crate::Api;
 
+/// The app `migrate` runs as, told to bootstrap the admin `login` with `password`.
+fn migrating_with_admin(t: &TestApp, login: &str, password: &str) -> shared::App {
+    t.migrating(&[("ADMIN_LOGIN", login), ("ADMIN_PASSWORD", password)])
+}
+
 #[tokio::test]
 async fn migrating_again_applies_nothing_new() {
     let t = TestApp::new().await;
@@ -14,10 +19,7 @@ async fn migrating_again_applies_nothing_new() {
 #[tokio::test]
 async fn the_admin_is_created_once_and_never_overwritten() {
     let t = TestApp::new().await;
-    let app = t.migrating(&[
-        ("ADMIN_LOGIN", "root"),
-        ("ADMIN_PASSWORD", "admin-password-1"),
-    ]);
+    let app = migrating_with_admin(&t, "root", "admin-password-1");
     assert_eq!(
         migrate::run(&app).await.unwrap().admin,
         AdminOutcome::Created
@@ -26,10 +28,7 @@ async fn the_admin_is_created_once_and_never_overwritten() {
     assert_eq!(login.status, 200);
     assert_eq!(login.body["user"]["role"], "admin");
 
-    let changed = t.migrating(&[
-        ("ADMIN_LOGIN", "root"),
-        ("ADMIN_PASSWORD", "a-new-password"),
-    ]);
+    let changed = migrating_with_admin(&t, "root", "a-new-password");
     assert_eq!(
         migrate::run(&changed).await.unwrap().admin,
         AdminOutcome::AlreadyExists
@@ -45,10 +44,7 @@ async fn the_admin_is_created_once_and_never_overwritten() {
 async fn an_existing_user_account_with_the_admin_login_fails_the_run_and_is_left_alone() {
     let t = TestApp::new().await;
     Api(&t).sign_up("boss").await;
-    let app = t.migrating(&[
-        ("ADMIN_LOGIN", "BOSS"),
-        ("ADMIN_PASSWORD", "admin-password-1"),
-    ]);
+    let app = migrating_with_admin(&t, "BOSS", "admin-password-1");
     // A deploy that names someone else's account as its admin must not pass as done: the
     // operator would believe an admin exists, and whoever holds "boss" is no admin.
     let err = migrate::run(&app).await.unwrap_err().to_string();

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use latchkey_tests::{TestApp, json};
 use migrate::custom_resource::{ANSWER_RESERVE, Responder, handle};
 use serde_json::Value;
+use shared::App;
 use shared::Config;
 
 use crate::Api;
@@ -132,6 +133,15 @@ fn responder() -> Responder {
     Responder::new().unwrap()
 }
 
+/// Handles `event` with `app` before `deadline`, asserts the invocation succeeded, and
+/// returns the body of the answer `url` received.
+async fn answer_to(app: &App, event: Value, url: &ResponseUrl, deadline: SystemTime) -> Value {
+    handle(Ok(app), &responder(), event, deadline)
+        .await
+        .unwrap();
+    url.answer().body
+}
+
 #[tokio::test]
 async fn a_create_applies_every_migration_bootstraps_the_admin_and_answers_success() {
     let t = TestApp::new().await;
@@ -183,16 +193,7 @@ async fn an_update_keeps_the_physical_id_and_applies_only_what_is_pending() {
     let t = TestApp::new().await;
     let url = ResponseUrl::answering(&[200]);
 
-    handle(
-        Ok(&t.migrating(&[])),
-        &responder(),
-        update_event(&url, 2),
-        deadline(),
-    )
-    .await
-    .unwrap();
-
-    let body = url.answer().body;
+    let body = answer_to(&t.migrating(&[]), update_event(&url, 2), &url, deadline()).await;
     assert_eq!(body["Status"], "SUCCESS", "{body}");
     assert_eq!(body["PhysicalResourceId"], "latchkey-test-Migration");
     assert_eq!(body["Data"]["AppliedCount"], "0");
@@ -207,11 +208,7 @@ async fn a_delete_answers_success_without_touching_the_database() {
     let mut event = event("Delete", &url);
     event["PhysicalResourceId"] = json!("latchkey-test-Migration");
 
-    handle(Ok(&app), &responder(), event, deadline())
-        .await
-        .unwrap();
-
-    let body = url.answer().body;
+    let body = answer_to(&app, event, &url, deadline()).await;
     assert_eq!(body["Status"], "SUCCESS", "{body}");
     assert_eq!(body["PhysicalResourceId"], "latchkey-test-Migration");
     let tables = t
@@ -228,11 +225,7 @@ async fn a_rollback_to_an_older_version_answers_success_without_migrating() {
     let app = t.migrating(&[("DATABASE_URL", UNREACHABLE_DB)]);
     let url = ResponseUrl::answering(&[200]);
 
-    handle(Ok(&app), &responder(), update_event(&url, 9), deadline())
-        .await
-        .unwrap();
-
-    let body = url.answer().body;
+    let body = answer_to(&app, update_event(&url, 9), &url, deadline()).await;
     assert_eq!(body["Status"], "SUCCESS", "{body}");
     assert!(body["Reason"].as_str().unwrap().contains("rollback"));
 }
@@ -245,11 +238,7 @@ async fn with_migrate_on_deploy_false_it_answers_success_without_migrating() {
     let mut event = update_event(&url, 2);
     event["ResourceProperties"]["Migrate"] = json!("false");
 
-    handle(Ok(&app), &responder(), event, deadline())
-        .await
-        .unwrap();
-
-    let body = url.answer().body;
+    let body = answer_to(&app, event, &url, deadline()).await;
     assert_eq!(body["Status"], "SUCCESS", "{body}");
     assert_eq!(body["Reason"], "skipped: MigrateOnDeploy is false");
 }
@@ -308,16 +297,7 @@ async fn migrations_that_outlast_the_deadline_are_answered_failed_in_time() {
     let started = Instant::now();
     let deadline = SystemTime::now() + ANSWER_RESERVE + Duration::from_secs(1);
 
-    handle(
-        Ok(&t.migrating(&[])),
-        &responder(),
-        event("Create", &url),
-        deadline,
-    )
-    .await
-    .unwrap();
-
-    let body = url.answer().body;
+    let body = answer_to(&t.migrating(&[]), event("Create", &url), &url, deadline).await;
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "{:?}",
@@ -335,16 +315,7 @@ async fn an_unknown_request_type_is_answered_failed() {
     let t = TestApp::new().await;
     let url = ResponseUrl::answering(&[200]);
 
-    handle(
-        Ok(&t.migrating(&[])),
-        &responder(),
-        event("Resize", &url),
-        deadline(),
-    )
-    .await
-    .unwrap();
-
-    let body = url.answer().body;
+    let body = answer_to(&t.migrating(&[]), event("Resize", &url), &url, deadline()).await;
     assert_eq!(body["Status"], "FAILED");
     assert_eq!(body["Reason"], "unsupported RequestType \"Resize\"");
 }
@@ -354,16 +325,7 @@ async fn the_answer_is_retried_when_the_response_url_fails_once() {
     let t = TestApp::new().await;
     let url = ResponseUrl::answering(&[503, 200]);
 
-    handle(
-        Ok(&t.migrating(&[])),
-        &responder(),
-        event("Create", &url),
-        deadline(),
-    )
-    .await
-    .unwrap();
-
-    let first = url.answer().body;
+    let first = answer_to(&t.migrating(&[]), event("Create", &url), &url, deadline()).await;
     let second = url.answer().body;
     assert_eq!(first, second, "the same answer, sent again");
     assert_eq!(second["Status"], "SUCCESS");

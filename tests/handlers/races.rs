@@ -4,7 +4,7 @@
 
 use latchkey_tests::{TestApp, TestResponse, json, req};
 
-use crate::{Api, PASSWORD, user_id};
+use crate::{Api, PASSWORD, count, count_rows, user_id};
 
 const ROUNDS: usize = 10;
 
@@ -152,20 +152,10 @@ async fn deleting_a_user_while_they_add_contacts_leaves_no_orphan_and_no_500() {
             );
         }
     }
-    let orphans = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM contacts c WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = c.owner_id)", &[])
-        .await
-        .unwrap();
-    assert_eq!(orphans.get::<_, i64>(0), 0);
-    let left = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM contacts", &[])
-        .await
-        .unwrap();
-    assert_eq!(left.get::<_, i64>(0), 0, "every contact went with its user");
+    let orphans = count(&t, "SELECT count(*) FROM contacts c WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = c.owner_id)", &[]).await;
+    assert_eq!(orphans, 0);
+    let left = count_rows(&t, "contacts").await;
+    assert_eq!(left, 0, "every contact went with its user");
 }
 
 /// Makes every insert into `table` first delete the account it names (its `column`), as a

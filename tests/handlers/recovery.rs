@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use latchkey_tests::{TestApp, json};
 
-use crate::{Api, PASSWORD, assert_invalid_link, count_rows, user_id};
+use crate::{Api, PASSWORD, assert_invalid_link, count, count_rows, user_id};
 
 const NEW_PASSWORD: &str = "a brand new password";
 
@@ -112,10 +112,7 @@ async fn a_password_that_breaks_the_rules_leaves_the_token_unspent() {
     api.forgot_password("bob").await;
     let token = api.link_token("bob@example.com", "reset-password").await;
     let short = api.reset_password(&token, "abc").await;
-    assert_eq!(
-        (short.status, short.error_code()),
-        (400, "validation_failed")
-    );
+    short.assert_error(400, "validation_failed");
     assert!(short.body["fields"]["password"].is_array());
     let missing = api.0.respond(
         ::reset_password::handler(
@@ -150,9 +147,8 @@ async fn a_reset_link_dies_with_a_password_change_expiry_or_a_newer_link() {
     let second = forget().await;
     assert_invalid_link(&api.reset_password(&first, NEW_PASSWORD).await);
 
-    api.update_user(
-        &cal.access_token(),
-        user_id(&cal),
+    api.update_self(
+        &cal,
         json!({"current_password": PASSWORD, "password": "changed meanwhile"}),
     )
     .await;
@@ -177,16 +173,12 @@ async fn a_reset_clears_the_lock() {
         assert_eq!(api.login("dee", "wrong password").await.status, 401);
     }
     assert_eq!(api.login("dee", PASSWORD).await.status, 429, "locked");
-    let locks: i64 = t
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM login_locks WHERE user_id = $1",
-            &[&user_id(&dee)],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let locks = count(
+        &t,
+        "SELECT count(*) FROM login_locks WHERE user_id = $1",
+        &[&user_id(&dee)],
+    )
+    .await;
     assert!(locks > 0);
     api.forgot_password("dee").await;
     let token = api.link_token("dee@example.com", "reset-password").await;

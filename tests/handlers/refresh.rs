@@ -1,6 +1,6 @@
 use latchkey_tests::{TestApp, json, req};
 
-use crate::{Api, PASSWORD};
+use crate::{Api, PASSWORD, access_claims, refresh_claims, signed};
 
 #[tokio::test]
 async fn refreshing_rotates_the_pair_and_returns_the_user() {
@@ -103,40 +103,28 @@ async fn garbage_expired_or_foreign_refresh_tokens_are_invalid() {
     let t = TestApp::new().await;
     let registered = Api(&t).sign_up("mia").await;
     let foreign = t.reconfigured(&[("JWT_SECRET", "another-secret-another-secret-0123456789")]);
-    let mut claims = foreign
-        .tokens()
-        .unwrap()
-        .verify(
-            &foreign
-                .tokens()
-                .unwrap()
-                .issue(
-                    1,
-                    shared::accounts::identity::Role::User,
-                    &shared::auth::sessions::NewSession {
-                        id: uuid::Uuid::new_v4(),
-                        refresh_jti: uuid::Uuid::new_v4(),
-                        amr: vec!["pwd".to_owned()],
-                        auth_time: 0,
-                    },
-                )
-                .unwrap()
-                .refresh_token,
-            shared::auth::tokens::TokenType::Refresh,
-        )
-        .unwrap();
-    let foreign_token = foreign.tokens().unwrap().sign(&claims).unwrap();
-    claims = t
-        .app
-        .tokens()
-        .unwrap()
-        .verify(
-            &registered.refresh_token(),
-            shared::auth::tokens::TokenType::Refresh,
-        )
-        .unwrap();
+    let mut claims = refresh_claims(
+        &foreign,
+        &foreign
+            .tokens()
+            .unwrap()
+            .issue(
+                1,
+                shared::accounts::identity::Role::User,
+                &shared::auth::sessions::NewSession {
+                    id: uuid::Uuid::new_v4(),
+                    refresh_jti: uuid::Uuid::new_v4(),
+                    amr: vec!["pwd".to_owned()],
+                    auth_time: 0,
+                },
+            )
+            .unwrap()
+            .refresh_token,
+    );
+    let foreign_token = signed(&foreign, &claims);
+    claims = refresh_claims(&t.app, &registered.refresh_token());
     claims.exp = chrono::Utc::now().timestamp() - 10;
-    let expired = t.app.tokens().unwrap().sign(&claims).unwrap();
+    let expired = signed(&t.app, &claims);
     for token in ["garbage", "a.b.c", foreign_token.as_str(), expired.as_str()] {
         let response = Api(&t).refresh(token).await;
         assert_eq!(response.status, 401, "{token}");
@@ -203,13 +191,7 @@ async fn access_tokens_say_how_and_when_the_login_happened_and_refreshing_keeps_
     api.sign_up("amy").await;
     let before = chrono::Utc::now().timestamp();
     let login = api.login("amy", PASSWORD).await;
-    let claims = |token: &str| {
-        t.app
-            .tokens()
-            .unwrap()
-            .verify(token, shared::auth::tokens::TokenType::Access)
-            .unwrap()
-    };
+    let claims = |token: &str| access_claims(&t.app, token);
     let first = claims(&login.access_token());
     assert_eq!(first.amr, Some(vec!["pwd".to_owned()]));
     let auth_time = first.auth_time.expect("auth_time");

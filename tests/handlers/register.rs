@@ -1,7 +1,10 @@
 use lambda_http::http::Method;
 use latchkey_tests::{TestApp, json, req, unique};
 
-use crate::{Api, PASSWORD, assert_contract_headers};
+use crate::{
+    Api, PASSWORD, assert_contract_headers, assert_contract_response, count_rows,
+    only_password_hash,
+};
 
 #[tokio::test]
 async fn registering_returns_the_full_user_and_a_token_pair() {
@@ -14,8 +17,7 @@ async fn registering_returns_the_full_user_and_a_token_pair() {
         )
         .await;
 
-    assert_eq!(response.status, 201, "{}", response.body);
-    assert_contract_headers(&response);
+    assert_contract_response(&response, 201);
     let body = &response.body;
     assert_eq!(body["status"], "ok");
     let user = &body["user"];
@@ -61,11 +63,8 @@ async fn without_a_login_the_email_then_the_phone_becomes_the_login() {
 async fn a_taken_login_email_or_phone_is_a_conflict_whatever_its_case() {
     let t = TestApp::new().await;
     let api = Api(&t);
-    api.register(
-        json!({"login": "Taken", "email": "taken@example.com", "phone": "+15550002222",
-        "password": PASSWORD}),
-    )
-    .await;
+    api.sign_up_with_email_and_phone("Taken", "taken@example.com", "+15550002222")
+        .await;
     for body in [
         json!({"login": "tAKEN", "password": PASSWORD}),
         json!({"login": "other1", "email": "TAKEN@example.com", "password": PASSWORD}),
@@ -78,13 +77,8 @@ async fn a_taken_login_email_or_phone_is_a_conflict_whatever_its_case() {
         assert_eq!(response.error_code(), "user_exists");
         assert_eq!(response.body["reason"], "User already exists");
     }
-    let count = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM users", &[])
-        .await
-        .unwrap();
-    assert_eq!(count.get::<_, i64>(0), 1, "no half-written rows");
+    let count = count_rows(&t, "users").await;
+    assert_eq!(count, 1, "no half-written rows");
 }
 
 #[tokio::test]
@@ -110,13 +104,8 @@ async fn concurrent_registrations_of_one_login_create_exactly_one_user() {
         19,
         "{statuses:?}"
     );
-    let users = t
-        .sql()
-        .await
-        .query_one("SELECT count(*) FROM users", &[])
-        .await
-        .unwrap();
-    assert_eq!(users.get::<_, i64>(0), 1);
+    let users = count_rows(&t, "users").await;
+    assert_eq!(users, 1);
 }
 
 #[tokio::test]
@@ -202,13 +191,7 @@ async fn a_body_over_64_kib_is_refused_with_413() {
 async fn the_password_is_stored_only_as_an_scrypt_phc_string() {
     let t = TestApp::new().await;
     Api(&t).sign_up("hashcheck").await;
-    let row = t
-        .sql()
-        .await
-        .query_one("SELECT password_hash FROM users", &[])
-        .await
-        .unwrap();
-    let hash: String = row.get(0);
+    let hash = only_password_hash(&t).await;
     assert!(hash.starts_with("$scrypt$ln=10,r=8,p=1$"), "{hash}");
     assert!(!hash.contains(PASSWORD));
 }

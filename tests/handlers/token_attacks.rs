@@ -6,9 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_tests::TestApp;
 use serde_json::{Value, json};
-use shared::auth::tokens::TokenType;
+use shared::auth::tokens::Claims;
 
-use crate::Api;
+use crate::{Api, access_claims, signed};
 
 fn b64(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(value.to_string())
@@ -71,27 +71,24 @@ async fn a_truncated_or_stripped_signature_is_refused() {
     }
 }
 
+/// Asserts that `GET /users/me` refuses `claims` though they are validly signed.
+async fn assert_refused(t: &TestApp, claims: &Claims) {
+    Api(t)
+        .me(&signed(&t.app, claims))
+        .await
+        .assert_invalid_token();
+}
+
 #[tokio::test]
 async fn a_token_for_another_audience_or_none_is_refused_when_an_audience_is_configured() {
     let t = TestApp::with_env(&[("JWT_AUDIENCE", "latchkey-api")]).await;
     let session = Api(&t).sign_up("aud").await;
     assert_eq!(Api(&t).me(&session.access_token()).await.status, 200);
-    let mut claims = t
-        .app
-        .tokens()
-        .unwrap()
-        .verify(&session.access_token(), TokenType::Access)
-        .unwrap();
+    let mut claims = access_claims(&t.app, &session.access_token());
     claims.aud = Some("another-api".into());
-    Api(&t)
-        .me(&t.app.tokens().unwrap().sign(&claims).unwrap())
-        .await
-        .assert_invalid_token();
+    assert_refused(&t, &claims).await;
     claims.aud = None;
-    Api(&t)
-        .me(&t.app.tokens().unwrap().sign(&claims).unwrap())
-        .await
-        .assert_invalid_token();
+    assert_refused(&t, &claims).await;
 }
 
 #[tokio::test]
@@ -99,39 +96,18 @@ async fn a_validly_signed_token_naming_another_user_s_session_is_refused() {
     let t = TestApp::new().await;
     let ann = Api(&t).sign_up("ann").await;
     let bob = Api(&t).sign_up("bob").await;
-    let bob_claims = t
-        .app
-        .tokens()
-        .unwrap()
-        .verify(&bob.access_token(), TokenType::Access)
-        .unwrap();
-    let mut claims = t
-        .app
-        .tokens()
-        .unwrap()
-        .verify(&ann.access_token(), TokenType::Access)
-        .unwrap();
+    let bob_claims = access_claims(&t.app, &bob.access_token());
+    let mut claims = access_claims(&t.app, &ann.access_token());
     claims.sid = bob_claims.sid;
-    Api(&t)
-        .me(&t.app.tokens().unwrap().sign(&claims).unwrap())
-        .await
-        .assert_invalid_token();
+    assert_refused(&t, &claims).await;
 }
 
 #[tokio::test]
 async fn a_token_issued_in_the_future_is_not_yet_valid() {
     let t = TestApp::new().await;
     let session = Api(&t).sign_up("future").await;
-    let mut claims = t
-        .app
-        .tokens()
-        .unwrap()
-        .verify(&session.access_token(), TokenType::Access)
-        .unwrap();
+    let mut claims = access_claims(&t.app, &session.access_token());
     claims.iat += 3600;
     claims.exp += 3600;
-    Api(&t)
-        .me(&t.app.tokens().unwrap().sign(&claims).unwrap())
-        .await
-        .assert_invalid_token();
+    assert_refused(&t, &claims).await;
 }

@@ -1,19 +1,8 @@
 use latchkey_tests::{TestApp, json};
 
-use crate::{Api, assert_contract_headers, user_id};
+use crate::{Api, assert_contract_response, keys, user_id};
 
 const PUBLIC_KEYS: [&str; 4] = ["created_at", "id", "login", "name"];
-
-fn keys(user: &serde_json::Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = user
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort();
-    keys
-}
 
 #[tokio::test]
 async fn a_user_sees_themself_in_full_and_others_in_public() {
@@ -25,8 +14,7 @@ async fn a_user_sees_themself_in_full_and_others_in_public() {
     let own = api
         .get_user(&ann.access_token(), &user_id(&ann).to_string())
         .await;
-    assert_eq!(own.status, 200);
-    assert_contract_headers(&own);
+    assert_contract_response(&own, 200);
     assert_eq!(own.body["user"], ann.body["user"]);
 
     let other = api
@@ -55,7 +43,7 @@ async fn an_unknown_id_is_404_and_a_malformed_one_400() {
     let api = Api(&t);
     let ann = api.sign_up("ann").await;
     let missing = api.get_user(&ann.access_token(), "999999").await;
-    assert_eq!((missing.status, missing.error_code()), (404, "not_found"));
+    missing.assert_error(404, "not_found");
     for bad in ["abc", "0", "-3", "1.5", "99999999999999999999"] {
         let response = api.get_user(&ann.access_token(), bad).await;
         assert_eq!(response.status, 400, "{bad}");
@@ -69,12 +57,9 @@ async fn reading_users_needs_a_valid_token() {
     let t = TestApp::new().await;
     let request = latchkey_tests::req::get("/users/1");
     let response = t.respond(::get_user::handler(&t.app, request).await);
-    assert_eq!(
-        (response.status, response.error_code()),
-        (401, "missing_token")
-    );
+    response.assert_error(401, "missing_token");
     let listed = Api(&t).list_users("garbage", "").await;
-    assert_eq!((listed.status, listed.error_code()), (401, "invalid_token"));
+    listed.assert_error(401, "invalid_token");
 }
 
 #[tokio::test]
@@ -88,8 +73,7 @@ async fn the_list_is_ordered_by_id_and_paginated() {
     let me = api.login("user2", crate::PASSWORD).await;
 
     let first = api.list_users(&me.access_token(), "page_size=2").await;
-    assert_eq!(first.status, 200);
-    assert_contract_headers(&first);
+    assert_contract_response(&first, 200);
     assert_eq!(first.body["page_num"], 1);
     assert_eq!(first.body["page_size"], 2);
     assert_eq!(first.body["total"], 5);
@@ -237,11 +221,11 @@ async fn a_closed_directory_is_for_admins_only() {
     let bob = api.sign_up("bob").await;
 
     let listed = api.list_users(&ann.access_token(), "").await;
-    assert_eq!((listed.status, listed.error_code()), (403, "forbidden"));
+    listed.assert_error(403, "forbidden");
     let other = api
         .get_user(&ann.access_token(), &user_id(&bob).to_string())
         .await;
-    assert_eq!((other.status, other.error_code()), (403, "forbidden"));
+    other.assert_error(403, "forbidden");
     let own = api
         .get_user(&ann.access_token(), &user_id(&ann).to_string())
         .await;

@@ -6,14 +6,9 @@ use crate::{Api, PASSWORD, user_id};
 async fn a_user_deletes_themself_with_their_password_and_every_token_dies() {
     let t = TestApp::new().await;
     let api = Api(&t);
-    let ann = api.sign_up("ann").await;
-    let other_session = api.login("ann", PASSWORD).await;
+    let (ann, other_session) = api.sign_up_with_two_sessions("ann").await;
     let response = api
-        .delete_user(
-            &ann.access_token(),
-            user_id(&ann),
-            Some(json!({"password": PASSWORD})),
-        )
+        .delete_self(&ann, Some(json!({"password": PASSWORD})))
         .await;
     assert_eq!(response.status, 200, "{}", response.body);
     assert_eq!(
@@ -58,33 +53,17 @@ async fn deleting_oneself_needs_the_right_password() {
     let t = TestApp::new().await;
     let api = Api(&t);
     let bob = api.sign_up("bob").await;
-    let missing = api
-        .delete_user(&bob.access_token(), user_id(&bob), None)
-        .await;
-    assert_eq!(
-        (missing.status, missing.error_code()),
-        (400, "validation_failed")
-    );
+    let missing = api.delete_self(&bob, None).await;
+    missing.assert_error(400, "validation_failed");
     assert_eq!(missing.body["fields"]["password"], json!(["is required"]));
     let wrong = api
-        .delete_user(
-            &bob.access_token(),
-            user_id(&bob),
-            Some(json!({"password": "wrong one"})),
-        )
+        .delete_self(&bob, Some(json!({"password": "wrong one"})))
         .await;
-    assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
+    wrong.assert_error(403, "wrong_password");
     let mistyped = api
-        .delete_user(
-            &bob.access_token(),
-            user_id(&bob),
-            Some(json!({"password": 12345678})),
-        )
+        .delete_self(&bob, Some(json!({"password": 12345678})))
         .await;
-    assert_eq!(
-        (mistyped.status, mistyped.error_code()),
-        (400, "invalid_json")
-    );
+    mistyped.assert_error(400, "invalid_json");
     assert_eq!(api.me(&bob.access_token()).await.status, 200, "still there");
 }
 
@@ -101,10 +80,7 @@ async fn only_an_admin_deletes_someone_else_and_needs_no_password() {
             Some(json!({"password": PASSWORD})),
         )
         .await;
-    assert_eq!(
-        (forbidden.status, forbidden.error_code()),
-        (403, "forbidden")
-    );
+    forbidden.assert_error(403, "forbidden");
 
     let admin = api.admin("root").await;
     let deleted = api
@@ -116,7 +92,7 @@ async fn only_an_admin_deletes_someone_else_and_needs_no_password() {
     let again = api
         .delete_user(&admin.access_token(), user_id(&cat), None)
         .await;
-    assert_eq!((again.status, again.error_code()), (404, "not_found"));
+    again.assert_error(404, "not_found");
 }
 
 #[tokio::test]
@@ -135,8 +111,5 @@ async fn a_malformed_id_is_a_validation_error() {
         "abc",
     );
     let response = t.respond(::delete_user::handler(&t.app, request).await);
-    assert_eq!(
-        (response.status, response.error_code()),
-        (400, "validation_failed")
-    );
+    response.assert_error(400, "validation_failed");
 }

@@ -59,9 +59,8 @@ async fn null_clears_email_phone_and_name_but_not_login_or_password() {
         )
         .await;
     let cleared = api
-        .update_user(
-            &bob.access_token(),
-            user_id(&bob),
+        .update_self(
+            &bob,
             json!({"current_password": PASSWORD,
             "email": null, "phone": null, "name": null}),
         )
@@ -78,9 +77,8 @@ async fn null_clears_email_phone_and_name_but_not_login_or_password() {
     );
 
     let refused = api
-        .update_user(
-            &bob.access_token(),
-            user_id(&bob),
+        .update_self(
+            &bob,
             json!({"current_password": PASSWORD,
             "login": null, "password": null}),
         )
@@ -100,12 +98,10 @@ async fn null_clears_email_phone_and_name_but_not_login_or_password() {
 async fn changing_the_password_revokes_every_session_and_returns_a_fresh_pair() {
     let t = TestApp::new().await;
     let api = Api(&t);
-    let first = api.sign_up("cyd").await;
-    let second = api.login("cyd", PASSWORD).await;
+    let (first, second) = api.sign_up_with_two_sessions("cyd").await;
     let response = api
-        .update_user(
-            &first.access_token(),
-            user_id(&first),
+        .update_self(
+            &first,
             json!({"current_password": PASSWORD, "password": "a brand new password"}),
         )
         .await;
@@ -144,7 +140,7 @@ async fn the_current_password_is_required_and_must_be_right() {
             json!({"current_password": "nope nope", "name": "X"}),
         )
         .await;
-    assert_eq!((wrong.status, wrong.error_code()), (403, "wrong_password"));
+    wrong.assert_error(403, "wrong_password");
     let me = api.me(&dee.access_token()).await;
     assert_eq!(
         me.body["user"]["name"],
@@ -160,25 +156,17 @@ async fn guessing_the_current_password_is_throttled_like_login() {
     let eve = api.sign_up("eve").await;
     for _ in 0..5 {
         let wrong = api
-            .update_user(
-                &eve.access_token(),
-                user_id(&eve),
+            .update_self(
+                &eve,
                 json!({"current_password": "guess guess", "name": "E"}),
             )
             .await;
         assert_eq!(wrong.status, 403);
     }
     let locked = api
-        .update_user(
-            &eve.access_token(),
-            user_id(&eve),
-            json!({"current_password": PASSWORD, "name": "E"}),
-        )
+        .update_self(&eve, json!({"current_password": PASSWORD, "name": "E"}))
         .await;
-    assert_eq!(
-        (locked.status, locked.error_code()),
-        (429, "too_many_attempts")
-    );
+    locked.assert_error(429, "too_many_attempts");
     assert!(locked.header("retry-after").is_some());
     assert_eq!(
         api.login("eve", PASSWORD).await.status,
@@ -200,10 +188,7 @@ async fn nobody_changes_someone_else_except_an_admin_setting_name_and_role() {
             json!({"current_password": PASSWORD, "name": "Hacked"}),
         )
         .await;
-    assert_eq!(
-        (forbidden.status, forbidden.error_code()),
-        (403, "forbidden")
-    );
+    forbidden.assert_error(403, "forbidden");
 
     let admin = api.admin("root").await;
     let promoted = api
@@ -252,7 +237,7 @@ async fn nobody_changes_someone_else_except_an_admin_setting_name_and_role() {
     let missing = api
         .update_user(&admin.access_token(), 999_999, json!({"name": "Nobody"}))
         .await;
-    assert_eq!((missing.status, missing.error_code()), (404, "not_found"));
+    missing.assert_error(404, "not_found");
     let bad_role = api
         .update_user(
             &admin.access_token(),
@@ -260,10 +245,7 @@ async fn nobody_changes_someone_else_except_an_admin_setting_name_and_role() {
             json!({"role": "superuser"}),
         )
         .await;
-    assert_eq!(
-        (bad_role.status, bad_role.error_code()),
-        (400, "validation_failed")
-    );
+    bad_role.assert_error(400, "validation_failed");
 }
 
 #[tokio::test]
@@ -272,13 +254,9 @@ async fn a_user_cannot_make_themself_admin() {
     let api = Api(&t);
     let hal = api.sign_up("hal").await;
     let response = api
-        .update_user(
-            &hal.access_token(),
-            user_id(&hal),
-            json!({"current_password": PASSWORD, "role": "admin"}),
-        )
+        .update_self(&hal, json!({"current_password": PASSWORD, "role": "admin"}))
         .await;
-    assert_eq!((response.status, response.error_code()), (403, "forbidden"));
+    response.assert_error(403, "forbidden");
 }
 
 #[tokio::test]
@@ -296,9 +274,7 @@ async fn a_taken_identifier_is_a_conflict_and_changes_nothing() {
         let mut body = body;
         body["current_password"] = json!(PASSWORD);
         body["name"] = json!("Changed");
-        let response = api
-            .update_user(&jon.access_token(), user_id(&jon), body.clone())
-            .await;
+        let response = api.update_self(&jon, body.clone()).await;
         assert_eq!(
             (response.status, response.error_code()),
             (409, "user_exists"),
@@ -315,7 +291,7 @@ async fn bad_values_and_bad_json_are_client_errors() {
     let api = Api(&t);
     let kai = api.sign_up("kai").await;
     let invalid = api
-        .update_user(&kai.access_token(), user_id(&kai), json!({"current_password": PASSWORD,
+        .update_self(&kai, json!({"current_password": PASSWORD,
             "email": "nope", "phone": "123", "login": "a b", "password": "short", "name": "n".repeat(101)}))
         .await;
     assert_eq!(invalid.status, 400);
@@ -324,23 +300,13 @@ async fn bad_values_and_bad_json_are_client_errors() {
         assert!(fields.contains_key(field), "{field}");
     }
     let mistyped = api
-        .update_user(
-            &kai.access_token(),
-            user_id(&kai),
-            json!({"current_password": PASSWORD, "name": 5}),
-        )
+        .update_self(&kai, json!({"current_password": PASSWORD, "name": 5}))
         .await;
-    assert_eq!(
-        (mistyped.status, mistyped.error_code()),
-        (400, "invalid_json")
-    );
+    mistyped.assert_error(400, "invalid_json");
 
     let request = latchkey_tests::req::raw(Method::PUT, "/users/x", "{oops".into());
     let request = latchkey_tests::req::bearer(request, &kai.access_token());
     let request = latchkey_tests::req::path_param(request, "id", &user_id(&kai).to_string());
     let response = t.respond(::update_user::handler(&t.app, request).await);
-    assert_eq!(
-        (response.status, response.error_code()),
-        (400, "invalid_json")
-    );
+    response.assert_error(400, "invalid_json");
 }

@@ -59,6 +59,16 @@ impl TestResponse {
         self.body["code"].as_str().unwrap()
     }
 
+    /// Asserts an error answer: `status` with the contract error body of `code`.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status, self.error_code()),
+            (status, code),
+            "{}",
+            self.body
+        );
+    }
+
     /// Asserts a 401 `invalid_token` with its `WWW-Authenticate: Bearer` challenge.
     pub fn assert_invalid_token(&self) {
         assert_eq!(self.status, 401, "{}", self.body);
@@ -83,6 +93,19 @@ impl TestResponse {
             .unwrap_or_else(|| panic!("no refresh token in {}", self.body))
             .into()
     }
+}
+
+/// Asserts the contract's headers on any response.
+pub fn assert_contract_headers(response: &TestResponse) {
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+}
+
+/// Asserts that `response` has `status` (its body shown if not) and the contract's headers.
+pub fn assert_contract_response(response: &TestResponse, status: u16) {
+    assert_eq!(response.status, status, "{}", response.body);
+    assert_contract_headers(response);
 }
 
 /// The token of a `{APP_URL}/<page>#token=...` link in a mail body.
@@ -158,6 +181,17 @@ pub fn authenticator_code(secret_base32: &str, unix_time: u64) -> String {
         .expect("the secret is base32 without padding");
     totp_lite::totp_custom::<totp_lite::Sha1>(30, 6, &secret, unix_time)
 }
+
+/// Contact names (first, last) for proving that a search takes `%`, `_` and `\`
+/// literally: each name that holds one has a look-alike that a wildcard would also match.
+pub const LIKE_METACHARACTER_NAMES: [(&str, &str); 6] = [
+    ("100%", "Sure"),
+    ("1000", "Plain"),
+    ("snake_case", "Dev"),
+    ("snakeXcase", "Dev"),
+    ("C:\\Users", "Path"),
+    ("C:Users", "Path"),
+];
 
 /// A unique suffix for logins, emails and database names.
 pub fn unique() -> String {
@@ -312,17 +346,28 @@ pub mod req {
         raw(Method::GET, path, String::new())
     }
 
-    /// A request with a literal body, e.g. malformed JSON.
-    pub fn raw(method: Method, path: &str, body: String) -> Request {
-        let (path_only, query) = path.split_once('?').unwrap_or((path, ""));
-        let params: HashMap<String, String> = query
+    /// A GET with query parameters as API Gateway hands them over, already decoded: `query`
+    /// is split on `&` and `=` only, so values may hold `%`, `\`, spaces or any character.
+    pub fn get_with_query(path: &str, query: &str) -> Request {
+        get(path).with_query_string_parameters(query_parameters(query))
+    }
+
+    /// The parameters of `a=1&b=2`, split on `&` and `=` only, nothing decoded.
+    fn query_parameters(query: &str) -> HashMap<String, String> {
+        query
             .split('&')
             .filter(|pair| !pair.is_empty())
             .map(|pair| {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
                 (k.to_owned(), v.to_owned())
             })
-            .collect();
+            .collect()
+    }
+
+    /// A request with a literal body, e.g. malformed JSON.
+    pub fn raw(method: Method, path: &str, body: String) -> Request {
+        let (path_only, query) = path.split_once('?').unwrap_or((path, ""));
+        let params = query_parameters(query);
         let body = if body.is_empty() {
             Body::Empty
         } else {
@@ -522,6 +567,54 @@ impl Http {
     pub async fn post(&self, path: &str, body: Value) -> TestResponse {
         self.send(reqwest::Method::POST, path, None, Some(body.to_string()))
             .await
+    }
+
+    /// `POST /auth/login` with `login` and `password`.
+    pub async fn login(&self, login: &str, password: &str) -> TestResponse {
+        self.post(
+            "/auth/login",
+            serde_json::json!({"login": login, "password": password}),
+        )
+        .await
+    }
+
+    /// `POST /auth/refresh` with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
+        self.post(
+            "/auth/refresh",
+            serde_json::json!({ "refresh_token": refresh_token }),
+        )
+        .await
+    }
+
+    /// `GET /users/me` with bearer `access_token`.
+    pub async fn me(&self, access_token: &str) -> TestResponse {
+        self.get("/users/me", Some(access_token)).await
+    }
+
+    /// `method` on `path` with bearer `token` and a JSON `body`.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> TestResponse {
+        self.send(method, path, Some(token), Some(body.to_string()))
+            .await
+    }
+
+    /// `PATCH path` with bearer `token` and a JSON `body`.
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> TestResponse {
+        self.send_json(reqwest::Method::PATCH, path, token, body)
+            .await
+    }
+
+    /// `POST /auth/register` with `body`; asserts it worked (201).
+    pub async fn register(&self, body: Value) -> TestResponse {
+        let response = self.post("/auth/register", body).await;
+        assert_eq!(response.status, 201, "{}", response.body);
+        response
     }
 
     pub async fn post_auth(&self, path: &str, token: &str, body: Option<Value>) -> TestResponse {
