@@ -171,7 +171,7 @@ pub fn not_warm(name: &str) -> &'static str {
         "list-events" | "reset-mfa" | "unlock-user" | "revoke-sessions" | "send-password-reset" => {
             "admin route: production requires the admin's session to be signed in with a second factor (ADMIN_REQUIRE_MFA)"
         }
-        _ => "not measured warm yet (cold first response only)",
+        _ => "repeatable, but not in the warm list (its cold first response is in section 1)",
     }
 }
 
