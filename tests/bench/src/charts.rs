@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::Result;
 use crate::phases::Results;
@@ -140,6 +141,23 @@ fn bars(path: &Path, title: &str, unit: &str, groups: &[Group]) -> Result<()> {
             .label("Django peer")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], PEER.filled()));
     }
+    // Each bar's value above it: the peer's bars can dwarf ours, whose height alone
+    // would then be hard to read.
+    let values = groups.iter().enumerate().flat_map(|(index, group)| {
+        let ours = (index as f64 + ours_left + width / 2.0, group.ours);
+        let peer = group.peer.map(|peer| (index as f64 + width / 2.0, peer));
+        std::iter::once(ours).chain(peer)
+    });
+    chart.draw_series(values.map(|(x, value)| {
+        Text::new(
+            format!("{value:.0}"),
+            (x, value),
+            ("sans-serif", 12)
+                .into_font()
+                .into_text_style(&root)
+                .pos(Pos::new(HPos::Center, VPos::Bottom)),
+        )
+    }))?;
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
