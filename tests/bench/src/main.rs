@@ -304,6 +304,13 @@ fn parse_options() -> Result<Bench> {
         // The functions that read or write TOTP secrets refuse to start in production
         // without it (`template.yaml` gives it to them; the others ignore it).
         ("MFA_ENCRYPTION_KEY", random_hex(32)?),
+        // `maintenance` sends the queued mail and refuses to start without both; nothing
+        // listens there, and no bench account has an email, so nothing is ever sent.
+        (
+            "MAIL_FROM",
+            "Latchkey bench <no-reply@bench.invalid>".to_owned(),
+        ),
+        ("SMTP_URL", "smtp://127.0.0.1:9".to_owned()),
         ("SCRYPT_LOG_N", "17".to_owned()),
         ("SCRYPT_R", "8".to_owned()),
         ("SCRYPT_P", "1".to_owned()),
