@@ -156,7 +156,10 @@ pub const WARM: [&str; 9] = [
 /// Why a function is not in [`WARM`]: the report lists every one with its reason.
 pub fn not_warm(name: &str) -> &'static str {
     match name {
-        "migrate" | "maintenance" => "no HTTP route (a command, run once)",
+        "migrate" => "no HTTP route (run once per deploy)",
+        "maintenance" => {
+            "no HTTP route (scheduled: delivers the mail outbox, deletes what has expired)"
+        }
         "register" | "update-user" | "reset-password" | "totp-disable" | "delete-user"
         | "totp-setup" => "hashes a password with scrypt (section 3 measures that cost)",
         "verify-email" | "revert-email-change" => {
