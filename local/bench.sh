@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The benchmark (BENCHMARKS.md), one command:
 #
-#   local/bench.sh            every function, side by side with the Django peer (~15 min)
-#   local/bench.sh --smoke    get-me, refresh and login, a few hundred invocations, no peer,
-#                             nothing enforced: proves the harness works (CI runs it;
-#                             built without LTO, reusing .ci/template-checks' builds)
+#   local/bench.sh            every function, side by side with the Django peer (~15 min):
+#                             size, init, cold start, warm latency and memory, the latency
+#                             floor (hello + a raw database round trip), login against raw
+#                             scrypt, round trips, get-me and refresh at 8 and 32 concurrent
+#                             instances against the peer at 8 and 32 concurrent clients,
+#                             the storm; writes SVG charts and copies them to docs/bench/
+#   local/bench.sh --smoke    get-me, refresh and login, a few hundred invocations, the
+#                             floor, 8 concurrent instances, no peer, nothing enforced:
+#                             proves the harness works (CI runs it; built without LTO,
+#                             reusing .ci/template-checks' builds; charts in target/bench
+#                             only)
 #   local/bench.sh --storm    the connection storm alone (~2 min; built as --smoke builds):
 #                             200 instances of get-me, refresh and login at once against
 #                             Postgres, directly, then through PgBouncer (full runs end with it)
@@ -18,7 +25,9 @@
 # zips each `bootstrap` as SAM does, starts a throwaway Postgres with pg_stat_statements
 # (local/.data/bench-pg on 127.0.0.1:$BENCH_PG_PORT, default 15442), creates fresh
 # databases, migrates with the release `migrate`, then runs the harness (tests/bench,
-# `latchkey-bench`), which prints the report and writes it to target/bench/report-*.md.
+# `latchkey-bench`), which prints the report and writes it to target/bench/report-*.md,
+# with its charts (latency.svg, throughput.svg, rss.svg) beside it; a full run also copies
+# the charts to docs/bench/, where BENCHMARKS.md shows them.
 #
 # The benchmark's Postgres runs with max_connections=$BENCH_PG_MAX_CONNECTIONS (default 50)
 # and, except in the smoke run, a PgBouncer in transaction mode in front of it

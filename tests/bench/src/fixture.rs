@@ -124,6 +124,26 @@ impl Fixture {
                 false,
             ),
             "upcoming-birthdays" => (get("/contacts/birthdays").query("days", 30), 200, false),
+            // An account without an email: the same statements as for one with, no mail.
+            "forgot-password" => (
+                HttpRequest::new("POST", "/auth/password/forgot")
+                    .json(json!({"login": main.login})),
+                202,
+                false,
+            ),
+            "resend-verification" => (
+                HttpRequest::new("POST", "/auth/verify-email/resend")
+                    .json(json!({"login": main.login})),
+                202,
+                false,
+            ),
+            "list-my-events" => (
+                get("/users/me/events")
+                    .query("page_num", 1)
+                    .query("page_size", 20),
+                200,
+                false,
+            ),
             "get-contact" => (
                 get("/contacts/{id}").path_parameter("id", self.contact_ids.first()?),
                 200,

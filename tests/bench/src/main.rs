@@ -8,7 +8,10 @@
     reason = "a command-line tool: the report on stdout is its output"
 )]
 
+mod charts;
+mod concurrency;
 mod fixture;
+mod floor;
 mod machine;
 mod peer;
 mod pgproxy;
@@ -49,6 +52,13 @@ pub struct Plan {
     /// Sequential peer requests per route, and peer logins.
     pub peer_requests: usize,
     pub peer_logins: usize,
+    /// Raw database reads and writes timed for the latency floor (each).
+    pub floor_samples: usize,
+    /// Instances (ours) and HTTP clients (the peer) in flight at once, one level after
+    /// the other; empty for none.
+    pub concurrency_levels: Vec<usize>,
+    /// Timed requests per function and level, shared by its instances or clients.
+    pub concurrent_requests: usize,
     /// Only these functions (smoke mode); all when `None`.
     pub only: Option<Vec<String>>,
     /// The connection storm, after the other phases (BENCHMARKS.md, "Connection storm").
@@ -73,6 +83,9 @@ impl Plan {
             contacts: 50,
             peer_requests: 2_000,
             peer_logins: 100,
+            floor_samples: 2_000,
+            concurrency_levels: vec![8, 32],
+            concurrent_requests: 4_000,
             only: None,
             storm: Some(storm::StormPlan::full()),
             storm_only: false,
@@ -104,6 +117,9 @@ impl Plan {
             contacts: 0,
             peer_requests: 0,
             peer_logins: 0,
+            floor_samples: 200,
+            concurrency_levels: vec![8],
+            concurrent_requests: 400,
             only: Some(["get-me", "refresh", "login"].map(str::to_owned).to_vec()),
             storm: None,
             storm_only: false,
@@ -285,6 +301,16 @@ fn parse_options() -> Result<Bench> {
         // minute on register and login) would answer most of them 429.
         ("IP_RATE_LIMIT_PER_MINUTE", "0".to_owned()),
         ("JWT_SECRET", random_hex(32)?),
+        // The functions that read or write TOTP secrets refuse to start in production
+        // without it (`template.yaml` gives it to them; the others ignore it).
+        ("MFA_ENCRYPTION_KEY", random_hex(32)?),
+        // `maintenance` sends the queued mail and refuses to start without both; nothing
+        // listens there, and no bench account has an email, so nothing is ever sent.
+        (
+            "MAIL_FROM",
+            "Latchkey bench <no-reply@bench.invalid>".to_owned(),
+        ),
+        ("SMTP_URL", "smtp://127.0.0.1:9".to_owned()),
         ("SCRYPT_LOG_N", "17".to_owned()),
         ("SCRYPT_R", "8".to_owned()),
         ("SCRYPT_P", "1".to_owned()),

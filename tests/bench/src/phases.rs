@@ -1,13 +1,17 @@
 //! The benchmark's phases, in order: sizes, seeding, init and cold starts, warm
-//! invocations (with memory), login against raw scrypt, database round trips, the peer.
+//! invocations (with memory), the latency floor (raw database round trips), login
+//! against raw scrypt, database round trips, throughput under concurrency, the peer
+//! (sequential, then under concurrency), the connection storm.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use hyper::Method;
 use serde_json::{Value, json};
 
+use crate::concurrency::{self, Level, Session};
 use crate::event::{HttpRequest, HttpResponse, abbreviate};
 use crate::fixture::{self, Fixture, PASSWORD};
 use crate::lambda::Instance;
@@ -16,7 +20,7 @@ use crate::peer::{self, HttpClient, Peer, PeerSettings};
 use crate::pgproxy::{Counts, Proxy};
 use crate::report::Summary;
 use crate::storm::StormFigures;
-use crate::{Bench, Result, render, storm};
+use crate::{Bench, Result, charts, floor, render, storm};
 
 /// How busy the machine was during one phase.
 pub struct Load {
@@ -101,6 +105,14 @@ pub struct PeerFigures {
     pub refresh: Summary,
     pub login: Summary,
     pub connects_per_request: f64,
+    /// get-me and refresh at each concurrency level; an error ends the peer's share only.
+    pub concurrency: Result<Vec<Level>, String>,
+}
+
+/// One function at one concurrency level: ours, and the peer's at the same level.
+pub struct ConcurrencyPair {
+    pub ours: Level,
+    pub peer: Option<Level>,
 }
 
 pub struct Results {
@@ -114,22 +126,57 @@ pub struct Results {
     pub scrypt_before: Vec<Duration>,
     pub scrypt_after: Vec<Duration>,
     pub round_trips: Vec<RoundTrips>,
+    /// Raw database round trips from a Rust client, for the latency floor.
+    pub floor: Option<floor::Floor>,
+    pub concurrency: Vec<ConcurrencyPair>,
     pub peer: Option<Result<PeerFigures, String>>,
     pub storm: Option<StormFigures>,
     pub loads: Vec<Load>,
     pub elapsed: Duration,
+    /// The SVG charts written (and copied for the documents in a full run), or why not.
+    pub charts: Result<Vec<PathBuf>, String>,
 }
 
-/// Functions measured warm, in this order (those that exist).
-/// `hello` is the control: what the runtime alone costs and keeps.
-const WARM: [&str; 6] = [
+/// Functions measured warm, in this order (those that exist): every route that valid
+/// input can call again and again without hashing, and login (which hashes) last.
+/// `hello` is the control: what the runtime alone costs and keeps. The others, and why
+/// not: [`not_warm`].
+pub const WARM: [&str; 9] = [
     "hello",
     "get-me",
     "refresh",
     "list-users",
     "list-contacts",
+    "list-my-events",
+    "forgot-password",
+    "resend-verification",
     "login",
 ];
+
+/// Why a function is not in [`WARM`]: the report lists every one with its reason.
+pub fn not_warm(name: &str) -> &'static str {
+    match name {
+        "migrate" => "no HTTP route (run once per deploy)",
+        "maintenance" => {
+            "no HTTP route (scheduled: delivers the mail outbox, deletes what has expired)"
+        }
+        "register" | "update-user" | "reset-password" | "totp-disable" | "delete-user"
+        | "totp-setup" => "hashes a password with scrypt (section 3 measures that cost)",
+        "verify-email" | "revert-email-change" => {
+            "one-shot: its token is used up by the first call (a warm figure needs one seeded token per invocation)"
+        }
+        "mfa-verify" | "totp-confirm" => {
+            "one-shot: each challenge and each TOTP code is accepted once"
+        }
+        "logout" | "logout-all" | "delete-contact" => {
+            "one-shot: the session, the sessions or the contact is gone after the first call"
+        }
+        "list-events" | "reset-mfa" | "unlock-user" | "revoke-sessions" | "send-password-reset" => {
+            "admin route: production requires the admin's session to be signed in with a second factor (ADMIN_REQUIRE_MFA)"
+        }
+        _ => "repeatable, but not in the warm list (its cold first response is in section 1)",
+    }
+}
 
 pub async fn run(bench: &Bench) -> Result<String> {
     let began = Instant::now();
@@ -145,10 +192,13 @@ pub async fn run(bench: &Bench) -> Result<String> {
         scrypt_before: Vec::new(),
         scrypt_after: Vec::new(),
         round_trips: Vec::new(),
+        floor: None,
+        concurrency: Vec::new(),
         peer: None,
         storm: None,
         loads: Vec::new(),
         elapsed: Duration::ZERO,
+        charts: Ok(Vec::new()),
     };
 
     progress("seeding accounts, sessions and contacts");
@@ -176,6 +226,15 @@ pub async fn run(bench: &Bench) -> Result<String> {
     }
     phase.end(&mut results.loads);
 
+    let phase = Phase::begin("latency floor");
+    progress(&format!(
+        "latency floor: {} raw reads and {} raw writes",
+        plan.floor_samples, plan.floor_samples
+    ));
+    results.floor =
+        Some(floor::measure(&bench.database_url, fixture.main.id, plan.floor_samples).await?);
+    phase.end(&mut results.loads);
+
     if let Some(login) = kept.remove("login") {
         let phase = Phase::begin("login and raw scrypt");
         results.scrypt_before = raw_scrypt(bench, plan.scrypt)?;
@@ -194,6 +253,10 @@ pub async fn run(bench: &Bench) -> Result<String> {
     results.round_trips = round_trips(bench, &mut fixture).await?;
     phase.end(&mut results.loads);
 
+    let phase = Phase::begin("concurrency");
+    let ours = concurrent(bench, &fixture).await?;
+    phase.end(&mut results.loads);
+
     if let Some(settings) = &bench.peer {
         let phase = Phase::begin("peer (Django)");
         results.peer = Some(
@@ -203,11 +266,136 @@ pub async fn run(bench: &Bench) -> Result<String> {
         );
         phase.end(&mut results.loads);
     }
+    results.concurrency = pair_with_peer(ours, results.peer.as_ref());
 
     run_storm(bench, &fixture, &mut results).await?;
     results.load_average_end = load_average();
     results.elapsed = began.elapsed();
+    results.charts = publish_charts(bench, &results).map_err(|err| err.to_string());
     Ok(render::report(bench, &results))
+}
+
+/// The charts into `target/bench`; a full run also copies them to `docs/bench`, where
+/// BENCHMARKS.md shows them (a smoke run's figures mean nothing, so it never does).
+/// Returns the paths written.
+fn publish_charts(bench: &Bench, results: &Results) -> Result<Vec<PathBuf>> {
+    let mut written = charts::write(&bench.out, results)?;
+    if bench.plan.smoke || bench.plan.storm_only {
+        return Ok(written);
+    }
+    let committed = bench.root.join("docs/bench");
+    std::fs::create_dir_all(&committed)?;
+    let mut copies = Vec::new();
+    for chart in &written {
+        let Some(name) = chart.file_name() else {
+            continue;
+        };
+        let copy = committed.join(name);
+        std::fs::copy(chart, &copy)?;
+        copies.push(copy);
+    }
+    written.extend(copies);
+    Ok(written)
+}
+
+/// get-me and refresh at every concurrency level of the plan, each level with fresh
+/// instances (their init not timed). Sessions come from logins first, one per instance
+/// of the highest level, so that every refresh instance follows its own chain; a lower
+/// level uses the first of them, moved on.
+async fn concurrent(bench: &Bench, fixture: &Fixture) -> Result<Vec<Level>> {
+    let plan = &bench.plan;
+    let Some(highest) = plan.concurrency_levels.iter().copied().max() else {
+        return Ok(Vec::new());
+    };
+    if !concurrency::FUNCTIONS.iter().all(|name| bench.has(name)) || !bench.has("login") {
+        return Ok(Vec::new());
+    }
+    progress(&format!(
+        "concurrency: {highest} sessions (logins, ~0.45 s each, two at a time)"
+    ));
+    let mut sessions: Vec<Session> = storm::sessions(bench, fixture, highest)
+        .await?
+        .into_iter()
+        .map(|(access, refresh)| Session { access, refresh })
+        .collect();
+    let mut levels = Vec::new();
+    for function in concurrency::FUNCTIONS {
+        for &level in &plan.concurrency_levels {
+            progress(&format!(
+                "concurrency: {function}, {level} instances, {} requests",
+                plan.concurrent_requests
+            ));
+            let level = concurrency::ours(
+                bench,
+                function,
+                &mut sessions[..level],
+                plan.concurrent_requests,
+            )
+            .await?;
+            levels.push(level);
+        }
+    }
+    Ok(levels)
+}
+
+/// Each of our levels beside the peer's at the same function and concurrency.
+fn pair_with_peer(
+    ours: Vec<Level>,
+    peer: Option<&Result<PeerFigures, String>>,
+) -> Vec<ConcurrencyPair> {
+    let mut theirs: Vec<Level> = match peer {
+        Some(Ok(figures)) => match &figures.concurrency {
+            Ok(levels) => levels.iter().map(Level::clone).collect(),
+            Err(_) => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    ours.into_iter()
+        .map(|ours| {
+            let peer = theirs
+                .iter()
+                .position(|level| {
+                    level.function == ours.function && level.concurrency == ours.concurrency
+                })
+                .map(|index| theirs.remove(index));
+            ConcurrencyPair { ours, peer }
+        })
+        .collect()
+}
+
+/// The peer at every concurrency level: one login per client of the highest level
+/// (each client its own refresh chain and access token), then get-me and refresh.
+async fn peer_concurrency(
+    address: SocketAddr,
+    credentials: &Value,
+    plan: &crate::Plan,
+) -> Result<Vec<Level>> {
+    let Some(highest) = plan.concurrency_levels.iter().copied().max() else {
+        return Ok(Vec::new());
+    };
+    progress(&format!(
+        "peer: {highest} sessions for the concurrent clients"
+    ));
+    let mut sessions = concurrency::peer_sessions(address, credentials, highest).await?;
+    let mut levels = Vec::new();
+    for function in concurrency::FUNCTIONS {
+        for &level in &plan.concurrency_levels {
+            progress(&format!(
+                "peer: {function}, {level} concurrent clients, {} requests",
+                plan.concurrent_requests
+            ));
+            levels.push(
+                concurrency::peer(
+                    address,
+                    function,
+                    &mut sessions[..level],
+                    plan.concurrent_requests,
+                )
+                .await?,
+            );
+        }
+    }
+    Ok(levels)
 }
 
 /// The connection storm, when the plan has one: directly, then through the pooler.
@@ -357,6 +545,15 @@ fn probe(fixture: &Fixture, name: &str, sample: usize) -> Option<fixture::Probe>
     fixture.probe(name, sample)
 }
 
+/// The status a warm invocation of `name` must answer: its probe's (202 for the routes
+/// that only accept a request for a mail), else 200.
+fn warm_status(fixture: &Fixture, name: &str) -> u16 {
+    match name {
+        "hello" | "login" | "refresh" => 200,
+        _ => fixture.probe(name, 0).map_or(200, |probe| probe.expect),
+    }
+}
+
 fn warm_request(fixture: &Fixture, name: &str, index: usize) -> Result<HttpRequest> {
     match name {
         "hello" => Ok(HttpRequest::new("GET", "/hello")),
@@ -378,9 +575,10 @@ async fn warm(
     count: usize,
     warm_up: usize,
 ) -> Result<Warm> {
+    let status = warm_status(fixture, name);
     for index in 0..warm_up {
         let request = warm_request(fixture, name, index)?;
-        let response = fixture::call(&mut instance, fixture, &request, 200).await?;
+        let response = fixture::call(&mut instance, fixture, &request, status).await?;
         fixture.observe(name, &response);
     }
     let every = (count / 10).max(1);
@@ -391,9 +589,9 @@ async fn warm(
         let event = request.to_event(fixture.next_sequence());
         let outcome = instance.invoke(event).await?;
         let response = HttpResponse::parse(&outcome.body)?;
-        if outcome.error || response.status != 200 {
+        if outcome.error || response.status != status {
             return Err(format!(
-                "{name}: invocation {index} answered {}: {}",
+                "{name}: invocation {index} answered {} (expected {status}): {}",
                 response.status,
                 abbreviate(&response.body.to_string())
             )
@@ -675,6 +873,9 @@ async fn measure_peer(settings: &PeerSettings, plan: &crate::Plan) -> Result<Pee
             logins.push(reply.elapsed);
         }
     }
+    let concurrency = peer_concurrency(cold.peer.address, &credentials, plan)
+        .await
+        .map_err(|err| err.to_string());
     let figures = PeerFigures {
         info,
         script: cold.script,
@@ -684,6 +885,7 @@ async fn measure_peer(settings: &PeerSettings, plan: &crate::Plan) -> Result<Pee
         refresh: Summary::of(&rotations).ok_or("no peer refreshes")?,
         login: Summary::of(&logins).ok_or("no peer logins")?,
         connects_per_request: connects as f64 / me.len().max(1) as f64,
+        concurrency,
     };
     cold.peer.stop().await?;
     Ok(figures)

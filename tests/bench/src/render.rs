@@ -11,6 +11,11 @@ use crate::report::{Summary, Table, duration, median, mib, micros, ratio, thousa
 /// Targets (BENCHMARKS.md, "Targets").
 const INIT_OVER_HELLO: f64 = 1.5;
 const PEER_SPEEDUP: f64 = 10.0;
+/// A warm p50 may be this much above its floor: `hello`'s p50 plus the raw round trip
+/// the request cannot avoid.
+const OVER_FLOOR: f64 = 1.3;
+/// Our requests/s over the peer's at the same concurrency.
+const PEER_THROUGHPUT: f64 = 5.0;
 const LOGIN_OVER_SCRYPT: f64 = 0.9;
 const MAX_RSS_KIB: u64 = 20 * 1024;
 const MAX_ZIP_BYTES: u64 = 3 * 1024 * 1024;
@@ -110,9 +115,12 @@ pub fn report(bench: &Bench, results: &Results) -> String {
         warm(&mut out, bench, results, &mut verdicts);
         login(&mut out, results, &mut verdicts);
         round_trips(&mut out, results, &mut verdicts);
+        latency_floor(&mut out, bench, results, &mut verdicts);
         peer(&mut out, bench, results, &mut verdicts);
+        concurrency(&mut out, bench, results, &mut verdicts);
     }
     storm(&mut out, results, &mut verdicts);
+    charts(&mut out, bench, results);
 
     let _ = writeln!(out, "\n### Targets\n");
     let mut table = Table::new(&["target", "figure", "result"]);
@@ -321,6 +329,14 @@ fn warm(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdi
             .collect();
         let _ = writeln!(out, "- {}: {}", warm.name, samples.join(" "));
     }
+    chart_link(
+        out,
+        bench,
+        results,
+        "rss.svg",
+        "VmRSS over the warm invocations",
+    );
+    not_warm(out, bench, results);
     let hello_grows = results.warm.iter().any(|warm| {
         warm.name == "hello"
             && warm.rss_kib.last().copied().unwrap_or(0)
@@ -440,12 +456,12 @@ fn peer(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdi
         if !bench.plan.smoke {
             let _ = writeln!(
                 out,
-                "\n### 5. Side by side with the peer\n\nPeer not run (no peer directory or database given)."
+                "\n### 6. Side by side with the peer\n\nPeer not run (no peer directory or database given)."
             );
         }
         return;
     };
-    let _ = writeln!(out, "\n### 5. Side by side with the peer\n");
+    let _ = writeln!(out, "\n### 6. Side by side with the peer\n");
     let figures = match peer {
         Ok(figures) => figures,
         Err(problem) => {
@@ -454,6 +470,13 @@ fn peer(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdi
         }
     };
     peer_table(out, results, figures, verdicts);
+    chart_link(
+        out,
+        bench,
+        results,
+        "latency.svg",
+        "Warm p50 per request, ours and the peer's",
+    );
 }
 
 fn peer_table(out: &mut String, results: &Results, peer: &PeerFigures, verdicts: &mut Verdicts) {
@@ -551,7 +574,7 @@ fn storm(out: &mut String, results: &Results, verdicts: &mut Verdicts) {
     let plan = &storm.plan;
     let _ = writeln!(
         out,
-        "\n### 6. Connection storm\n\n{} instances (get-me {}, refresh {}, login {}) spawned at once, each its own process with its own Runtime API and its own pool (DATABASE_POOL_SIZE {}); each get-me and refresh instance then serves {} requests in a row, each login instance {}. Postgres: max_connections {} ({} reserved for superusers). Durations: Lambda's billed duration of the answered invocations; one not answered within the function timeout ({} s) counts under its own heading and ends its instance. Peak server connections: the app role's client backends in pg_stat_activity, sampled every 20 ms from a superuser connection.\n",
+        "\n### 8. Connection storm\n\n{} instances (get-me {}, refresh {}, login {}) spawned at once, each its own process with its own Runtime API and its own pool (DATABASE_POOL_SIZE {}); each get-me and refresh instance then serves {} requests in a row, each login instance {}. Postgres: max_connections {} ({} reserved for superusers). Durations: Lambda's billed duration of the answered invocations; one not answered within the function timeout ({} s) counts under its own heading and ends its instance. Peak server connections: the app role's client backends in pg_stat_activity, sampled every 20 ms from a superuser connection.\n",
         plan.instances(),
         plan.get_me,
         plan.refresh,
@@ -679,5 +702,246 @@ fn storm(out: &mut String, results: &Results, verdicts: &mut Verdicts) {
             out,
             "\nNo pooler given (--pooler-url): the direct run only."
         );
+    }
+}
+
+/// Every function built but not in the warm table, with the reason.
+fn not_warm(out: &mut String, bench: &Bench, results: &Results) {
+    let skipped: Vec<&String> = bench
+        .functions
+        .iter()
+        .filter(|name| !results.warm.iter().any(|warm| &warm.name == *name))
+        .collect();
+    if skipped.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nNot measured warm (section 1 has their init and, where probed, their cold first response):"
+    );
+    for name in skipped {
+        let reason = if crate::phases::WARM.contains(&name.as_str()) {
+            "in the warm list, but no instance was kept (its probe failed?)"
+        } else {
+            crate::phases::not_warm(name)
+        };
+        let _ = writeln!(out, "- {name}: {reason}");
+    }
+}
+
+/// The warm p50 of `name`, when it was measured.
+fn warm_p50(results: &Results, name: &str) -> Option<f64> {
+    results
+        .warm
+        .iter()
+        .find(|warm| warm.name == name)
+        .map(|warm| warm.summary.p50)
+}
+
+fn latency_floor(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdicts) {
+    let Some(floor) = &results.floor else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\n### 5. Latency floor\n\nRaw round trips: one tokio-postgres client in the harness, connected as the functions connect (same URL and role, SCRAM, no TLS on loopback, application_name=latchkey, every statement unnamed with its parameter types by `query_typed`: one round trip), {} timed after {} unmeasured, one after the other, right after the warm phase. Read = get-me's unavoidable single-row SELECT by primary key; write = refresh's unavoidable single-row UPDATE, committed in autocommit (one WAL flush, fsync on). Floor = `hello`'s warm p50 (the runtime's own cost per invocation, section 2) + the round trip's p50; figure = the function's warm p50 (section 2); above the floor = figure - floor: JWT verification, event parsing, the rest of its SQL, serialising.\n",
+        thousands(floor.read.count),
+        thousands((floor.read.count / 10).max(5))
+    );
+    let mut table = Table::new(&["raw round trip", "n", "p50", "p99", "mean", "statement"]);
+    for (label, summary, sql) in [
+        ("read", &floor.read, crate::floor::READ_SQL),
+        ("write (committed)", &floor.write, crate::floor::WRITE_SQL),
+    ] {
+        table.row(vec![
+            label.to_owned(),
+            summary.count.to_string(),
+            micros(summary.p50),
+            micros(summary.p99),
+            micros(summary.mean),
+            format!("`{sql}`"),
+        ]);
+    }
+    out.push_str(&table.render());
+    out.push('\n');
+    let Some(hello) = warm_p50(results, "hello") else {
+        let _ = writeln!(out, "No `hello` warm figure: no floor.");
+        return;
+    };
+    let mut table = Table::new(&[
+        "function",
+        "hello p50",
+        "round trip p50",
+        "floor",
+        "figure (warm p50)",
+        "figure / floor",
+        "above the floor",
+        "target",
+        "result",
+    ]);
+    for (name, round_trip, kind) in [
+        ("get-me", floor.read.p50, "read"),
+        ("refresh", floor.write.p50, "write"),
+    ] {
+        let Some(figure) = warm_p50(results, name) else {
+            continue;
+        };
+        let floor_us = hello + round_trip;
+        let over = figure / floor_us;
+        let result = verdicts.judge(
+            format!(
+                "{name}: warm p50 <= {OVER_FLOOR}x (hello p50 + raw {kind} p50) ({} invocations, {} round trips)",
+                thousands(bench.plan.warm),
+                thousands(bench.plan.floor_samples)
+            ),
+            format!("{} ({} / {})", ratio(over), micros(figure), micros(floor_us)),
+            Some(over <= OVER_FLOOR),
+        );
+        table.row(vec![
+            name.to_owned(),
+            micros(hello),
+            format!("{} ({kind})", micros(round_trip)),
+            micros(floor_us),
+            micros(figure),
+            ratio(over),
+            format!("{:.0} µs", figure - floor_us),
+            format!("<= {OVER_FLOOR}x"),
+            result.to_owned(),
+        ]);
+    }
+    out.push_str(&table.render());
+}
+
+fn concurrency(out: &mut String, bench: &Bench, results: &Results, verdicts: &mut Verdicts) {
+    if results.concurrency.is_empty() {
+        return;
+    }
+    let plan = &bench.plan;
+    let levels: Vec<String> = plan
+        .concurrency_levels
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n### 7. Throughput under concurrency\n\nOurs: N fresh instances of the function (N = {}), each its own process polling its own Runtime API, as Lambda runs N concurrent requests in N sandboxes; a closed-loop client keeps N invocations in flight, one per instance, each sent as soon as the instance answered its previous one, {} timed requests in all per level after about {} unmeasured per instance. Peer: N HTTP/1.1 clients against its gunicorn, the same closed loop and counts. Every refresh client (ours and the peer's) follows its own refresh-token chain from its own login. Requests/s = timed requests / wall time from the first sent to the last answered; p50 and p99 of client-side request times (ours: the event queued to the response received by the Runtime API; peer: TCP connect to the last byte). One harness thread drives both sides on the same 2 cores as the servers and Postgres.\n",
+        levels.join(" and "),
+        thousands(plan.concurrent_requests),
+        crate::concurrency::WARM_UP
+    );
+    let mut table = Table::new(&[
+        "function",
+        "N",
+        "ours req/s",
+        "ours p50",
+        "ours p99",
+        "peer req/s",
+        "peer p50",
+        "peer p99",
+        "ours / peer",
+        "target",
+        "result",
+    ]);
+    for pair in &results.concurrency {
+        let ours = &pair.ours;
+        let (peer_rate, peer_p50, peer_p99, speedup, result) = match &pair.peer {
+            Some(peer) => {
+                let speedup = ours.requests_per_second() / peer.requests_per_second();
+                let result = verdicts.judge(
+                    format!(
+                        "{} at {} concurrent: requests/s >= {PEER_THROUGHPUT}x the peer's ({} requests each)",
+                        ours.function, ours.concurrency, ours.summary.count
+                    ),
+                    format!(
+                        "{} ({:.0} vs {:.0} req/s)",
+                        ratio(speedup),
+                        ours.requests_per_second(),
+                        peer.requests_per_second()
+                    ),
+                    Some(speedup >= PEER_THROUGHPUT),
+                );
+                (
+                    format!("{:.0}", peer.requests_per_second()),
+                    micros(peer.summary.p50),
+                    micros(peer.summary.p99),
+                    ratio(speedup),
+                    result,
+                )
+            }
+            None => (
+                "-".to_owned(),
+                "-".to_owned(),
+                "-".to_owned(),
+                "-".to_owned(),
+                "-",
+            ),
+        };
+        table.row(vec![
+            ours.function.to_owned(),
+            ours.concurrency.to_string(),
+            format!("{:.0}", ours.requests_per_second()),
+            micros(ours.summary.p50),
+            micros(ours.summary.p99),
+            peer_rate,
+            peer_p50,
+            peer_p99,
+            speedup,
+            format!(">= {PEER_THROUGHPUT}x"),
+            result.to_owned(),
+        ]);
+    }
+    out.push_str(&table.render());
+    chart_link(
+        out,
+        bench,
+        results,
+        "throughput.svg",
+        "Requests/s under concurrency, ours and the peer's",
+    );
+    match results.peer.as_ref() {
+        Some(Ok(peer)) => {
+            if let Err(problem) = &peer.concurrency {
+                let _ = writeln!(
+                    out,
+                    "\nThe peer could not be measured under concurrency: {problem}"
+                );
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "\nNo peer in this run: ours only, no verdict.");
+        }
+    }
+}
+
+/// Where the charts went, relative to the repository when they are inside it.
+fn charts(out: &mut String, bench: &Bench, results: &Results) {
+    match &results.charts {
+        Ok(paths) if paths.is_empty() => {}
+        Ok(paths) => {
+            let names: Vec<String> = paths
+                .iter()
+                .map(|path| {
+                    let shown = path.strip_prefix(&bench.root).unwrap_or(path);
+                    format!("`{}`", shown.display())
+                })
+                .collect();
+            let _ = writeln!(out, "\nCharts (SVG): {}.", names.join(", "));
+        }
+        Err(problem) => {
+            let _ = writeln!(out, "\nCharts could not be written: {problem}");
+        }
+    }
+}
+
+/// In a full run, the committed copy of chart `name` as a Markdown image, so that the
+/// report pasted into BENCHMARKS.md shows each chart beside its table.
+fn chart_link(out: &mut String, bench: &Bench, results: &Results, name: &str, alt: &str) {
+    let committed = bench.root.join("docs/bench").join(name);
+    let copied = results
+        .charts
+        .as_ref()
+        .is_ok_and(|paths| paths.contains(&committed));
+    if copied {
+        let _ = writeln!(out, "\n![{alt}](docs/bench/{name})");
     }
 }

@@ -195,9 +195,13 @@ pub async fn run(
     })
 }
 
-/// A session (access and refresh token) per refresh instance, by two login instances at
-/// once, before the storm.
-async fn sessions(bench: &Bench, fixture: &Fixture, count: usize) -> Result<Vec<(String, String)>> {
+/// `count` sessions (access and refresh token), by two login instances at once: one per
+/// refresh instance of the storm, one per instance under concurrency.
+pub async fn sessions(
+    bench: &Bench,
+    fixture: &Fixture,
+    count: usize,
+) -> Result<Vec<(String, String)>> {
     let sign_in = |mut instance: Instance, indices: Vec<usize>| async move {
         instance.init().await?;
         let mut sessions = Vec::new();
