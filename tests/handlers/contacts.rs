@@ -19,12 +19,30 @@ pub fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
 }
 
+/// An app whose clock is pinned; dropping it gives the app the system clock back.
+struct Pinned<'a>(&'a App);
+
+impl std::ops::Deref for Pinned<'_> {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        self.0
+    }
+}
+
+impl Drop for Pinned<'_> {
+    fn drop(&mut self) {
+        self.0.clock.set(0);
+    }
+}
+
 impl Book<'_> {
-    /// The app with its clock fixed at noon UTC on `today`.
-    fn on(&self, today: NaiveDate) -> &App {
+    /// The app with its clock fixed at noon UTC on `today`, for as long as the guard
+    /// lives: a call's temporary, so the next call counts from the real date again.
+    fn on(&self, today: NaiveDate) -> Pinned<'_> {
         let noon = today.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp();
         self.0.app.clock.set(noon as u64);
-        &self.0.app
+        Pinned(&self.0.app)
     }
 
     pub async fn create(&self, token: &str, body: Value) -> TestResponse {
@@ -36,7 +54,7 @@ impl Book<'_> {
     pub async fn create_on(&self, token: &str, body: Value, today: NaiveDate) -> TestResponse {
         let request = req::bearer(req::post("/contacts", &body), token);
         self.0
-            .respond(::create_contact::handler(self.on(today), request).await)
+            .respond(::create_contact::handler(&self.on(today), request).await)
     }
 
     /// Creates a contact and asserts it worked; returns the contact.
@@ -81,7 +99,7 @@ impl Book<'_> {
         let request = req::json(Method::PATCH, "/contacts/x", &body);
         let request = req::path_param(req::bearer(request, token), "id", id);
         self.0
-            .respond(::update_contact::handler(self.on(today), request).await)
+            .respond(::update_contact::handler(&self.on(today), request).await)
     }
 
     pub async fn delete(&self, token: &str, id: &str) -> TestResponse {
@@ -101,7 +119,7 @@ impl Book<'_> {
     pub async fn birthdays_on(&self, token: &str, query: &str, today: NaiveDate) -> TestResponse {
         let request = req::bearer(req::get_with_query("/contacts/birthdays", query), token);
         self.0
-            .respond(::upcoming_birthdays::handler(self.on(today), request).await)
+            .respond(::upcoming_birthdays::handler(&self.on(today), request).await)
     }
 }
 
@@ -308,6 +326,32 @@ async fn a_birthday_may_be_today_but_not_tomorrow() {
             json!(["must not be in the future"])
         );
     }
+}
+
+/// A day pinned for one call holds for that call only: the next plain call counts from
+/// the real date again.
+#[tokio::test]
+async fn a_pinned_day_holds_for_its_call_only() {
+    let (t, ann) = app_with_ann().await;
+    let book = Book(&t);
+
+    let pinned = book
+        .create_on(
+            &ann,
+            json!({"first_name": "Old", "last_name": "Day", "birthday": "1999-12-31"}),
+            date("2000-01-01"),
+        )
+        .await;
+    assert_eq!(pinned.status, 201, "{}", pinned.body);
+
+    // In the future on 2000-01-01, in the past on any day this test runs.
+    let after = book
+        .create(
+            &ann,
+            json!({"first_name": "Real", "last_name": "Day", "birthday": "2010-05-05"}),
+        )
+        .await;
+    assert_eq!(after.status, 201, "{}", after.body);
 }
 
 #[tokio::test]

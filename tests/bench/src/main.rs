@@ -292,15 +292,39 @@ fn parse_options() -> Result<Bench> {
         functions.insert(name);
     }
 
-    let environment = [
+    let environment = function_environment(&database_url)?;
+
+    Ok(Bench {
+        root,
+        lambda_dir,
+        plan,
+        database_url,
+        admin_url,
+        peer,
+        pooler,
+        build_command,
+        out,
+        functions,
+        environment,
+    })
+}
+
+/// What every function is started with: production settings against the bench database,
+/// fresh secrets per run.
+fn function_environment(database_url: &str) -> Result<Vec<(String, String)>> {
+    Ok([
         ("APP_SETTINGS", "production".to_owned()),
-        ("DATABASE_URL", database_url.clone()),
+        ("DATABASE_URL", database_url.to_owned()),
         ("JWT_ISSUER", "https://auth.bench.invalid".to_owned()),
         ("APP_URL", "https://app.bench.invalid".to_owned()),
         // Every bench request comes from one source IP: production's per-IP limit (30 a
         // minute on register and login) would answer most of them 429.
         ("IP_RATE_LIMIT_PER_MINUTE", "0".to_owned()),
         ("JWT_SECRET", random_hex(32)?),
+        // The fixture's access tokens are minted once, when it seeds; a full run's warm
+        // phase (100 000 invocations of each warm function) outlasts the default 15
+        // minutes, so they live for the longest the settings allow.
+        ("ACCESS_TOKEN_TTL", "86400".to_owned()),
         // The functions that read or write TOTP secrets refuse to start in production
         // without it (`template.yaml` gives it to them; the others ignore it).
         ("MFA_ENCRYPTION_KEY", random_hex(32)?),
@@ -317,21 +341,7 @@ fn parse_options() -> Result<Bench> {
     ]
     .into_iter()
     .map(|(key, value)| (key.to_owned(), value))
-    .collect();
-
-    Ok(Bench {
-        root,
-        lambda_dir,
-        plan,
-        database_url,
-        admin_url,
-        peer,
-        pooler,
-        build_command,
-        out,
-        functions,
-        environment,
-    })
+    .collect())
 }
 
 /// `bytes` random bytes from the kernel, hex-encoded.
@@ -386,5 +396,28 @@ fn check_binaries(bench: &Bench) -> Result<()> {
             bench.lambda_dir.display()
         )
         .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fixture mints its access tokens once, when it seeds, and every warm phase
+    /// presents them afterwards: they must outlive a full run's warm phase even on a
+    /// loaded machine (5 ms an invocation; `refresh` took 6 ms under a parallel build).
+    #[test]
+    fn seeded_access_tokens_outlive_a_full_runs_warm_phase() {
+        let plan = Plan::full();
+        let warm_phase_secs = (phases::WARM.len() * (plan.warm + plan.warm_up) * 5) as u64 / 1000;
+        let environment = function_environment("postgres://bench@127.0.0.1/bench").unwrap();
+        let ttl = environment
+            .iter()
+            .find(|(key, _)| key == "ACCESS_TOKEN_TTL")
+            .map_or(900, |(_, secs)| secs.parse::<u64>().unwrap());
+        assert!(
+            ttl >= warm_phase_secs,
+            "access tokens live {ttl} s, a full run's warm phase up to {warm_phase_secs} s"
+        );
     }
 }
