@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target in tests/fuzz for SECONDS each (default 60) and prints the
+# Runs every libFuzzer target in shared/fuzz for SECONDS each (default 60) and prints the
 # executions and crashes of each. CI runs `local/fuzz.sh 20`; the figures in
 # docs/security-model.md come from a longer run. cargo-fuzz needs nightly-only compiler flags: on a stable toolchain
 # RUSTC_BOOTSTRAP=1 enables them for this build only.
@@ -15,17 +15,17 @@ fi
 cd "$ROOT"
 export RUSTC_BOOTSTRAP=1
 say "building the fuzz targets (release, AddressSanitizer)"
-cargo fuzz build --fuzz-dir tests/fuzz -O >/dev/null 2>&1 || cargo fuzz build --fuzz-dir tests/fuzz -O
+cargo fuzz build --fuzz-dir shared/fuzz -O >/dev/null 2>&1 || cargo fuzz build --fuzz-dir shared/fuzz -O
 failed=0
-for target in $(cargo fuzz list --fuzz-dir tests/fuzz); do
+for target in $(cargo fuzz list --fuzz-dir shared/fuzz); do
   log="$ROOT/target/fuzz-$target.log"
   mkdir -p "$ROOT/target"
-  if cargo fuzz run --fuzz-dir tests/fuzz -O "$target" -- -max_total_time="$seconds" >"$log" 2>&1; then
+  if cargo fuzz run --fuzz-dir shared/fuzz -O "$target" -- -max_total_time="$seconds" >"$log" 2>&1; then
     runs=$(grep -oE '^Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' || echo "?")
     say "fuzz $target: $runs executions in ${seconds}s, 0 crashes"
   else
     failed=$((failed + 1))
-    say "fuzz $target: CRASH (see $log and tests/fuzz/artifacts/$target/)"
+    say "fuzz $target: CRASH (see $log and shared/fuzz/artifacts/$target/)"
     tail -40 "$log" >&2
   fi
 done
