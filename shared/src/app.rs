@@ -47,7 +47,12 @@ impl App {
 
     /// A pooled connection; 503 `database_unavailable` when none can be had in time.
     pub async fn db(&self) -> Result<db::Client, ApiError> {
-        Ok(self.pool()?.get().await?)
+        let prepared = self
+            .config
+            .database
+            .as_ref()
+            .is_some_and(|database| database.prepared_statements);
+        Ok(db::Client::new(self.pool()?.get().await?, prepared))
     }
 
     /// The pool; a 500 in a function built without the database (a wiring bug that

@@ -206,6 +206,10 @@ pub struct DatabaseConfig {
     pub migration_statement_timeout: Duration,
     /// `DATABASE_CA_FILE`: extra PEM CA bundle (e.g. Amazon RDS's) for TLS.
     pub ca_file: Option<String>,
+    /// `DATABASE_PREPARED_STATEMENTS`: prepare each statement once per connection and
+    /// reuse it by name (`crate::db`), for connections that keep named statements: direct,
+    /// or through PgBouncer 1.21+ with `max_prepared_statements`. Default false.
+    pub prepared_statements: bool,
 }
 
 pub struct TokenConfig {
@@ -426,6 +430,16 @@ fn database_config(
             100..=600_000,
         )?),
         ca_file: var("DATABASE_CA_FILE"),
+        prepared_statements: match var("DATABASE_PREPARED_STATEMENTS").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(problem(
+                    "DATABASE_PREPARED_STATEMENTS",
+                    "must be true or false",
+                ));
+            }
+        },
     };
     if production {
         let parsed: Option<tokio_postgres::Config> = database.url.expose_secret().parse().ok();
@@ -687,6 +701,41 @@ mod tests {
         assert_eq!(config(&admins).unwrap().directory, Directory::Admins);
         let bad = [essentials.as_slice(), &[("USER_DIRECTORY", "everyone")]].concat();
         assert!(error(&bad).contains("USER_DIRECTORY"));
+    }
+
+    #[test]
+    fn prepared_statements_are_off_unless_asked_for_with_true() {
+        let essentials = [("DATABASE_URL", "postgres://x"), ("JWT_SECRET", SECRET)];
+        let prepared = |pairs: &[(&str, &str)]| {
+            config(pairs)
+                .unwrap()
+                .database
+                .as_ref()
+                .unwrap()
+                .prepared_statements
+        };
+        assert!(!prepared(&essentials));
+        let on = [
+            essentials.as_slice(),
+            &[("DATABASE_PREPARED_STATEMENTS", "true")],
+        ]
+        .concat();
+        assert!(prepared(&on));
+        let off = [
+            essentials.as_slice(),
+            &[("DATABASE_PREPARED_STATEMENTS", "false")],
+        ]
+        .concat();
+        assert!(!prepared(&off));
+        let bad = [
+            essentials.as_slice(),
+            &[("DATABASE_PREPARED_STATEMENTS", "yes")],
+        ]
+        .concat();
+        assert_eq!(
+            error(&bad),
+            "DATABASE_PREPARED_STATEMENTS: must be true or false"
+        );
     }
 
     #[test]

@@ -2,12 +2,19 @@
 //! the one way statements are sent, the embedded migrations, and how database failures
 //! become client-visible errors.
 //!
-//! Pooler-safe: a connection carries no session state. No startup options, no `SET`, no
-//! named prepared statements; every statement goes out unnamed with its parameter types
-//! (`query_typed`: Parse, Bind, Describe, Execute, Sync in one write, one round trip), so
-//! PgBouncer in transaction mode and RDS Proxy can hand the server connection to another
-//! client between transactions. The statement timeout lives on the database role
-//! ([`set_role_statement_timeout`], run by `migrate`).
+//! Pooler-safe by default: a connection carries no session state. No startup options, no
+//! `SET`, no named prepared statements; every statement goes out unnamed with its
+//! parameter types (`query_typed`: Parse, Bind, Describe, Execute, Sync in one write, one
+//! round trip), so PgBouncer in transaction mode and RDS Proxy can hand the server
+//! connection to another client between transactions. The statement timeout lives on the
+//! database role ([`set_role_statement_timeout`], run by `migrate`).
+//!
+//! `DATABASE_PREPARED_STATEMENTS=true` opts out of one of those rules, for deployments
+//! whose connections keep named statements (a direct connection, or PgBouncer 1.21 and
+//! later with `max_prepared_statements`): each statement is then prepared once per
+//! connection, named, and later calls send only Bind and Execute, so Postgres neither
+//! parses nor re-analyses it and may reuse its plan. Still one round trip per call once a
+//! connection has prepared it (two the first time).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,14 +30,61 @@ use tokio_postgres::{Error as PgError, Row};
 use crate::config::{ConfigError, DatabaseConfig};
 use crate::http::error::ApiError;
 
-pub use deadpool_postgres::Object as Client;
 pub use tokio_postgres::types::Type;
 
 /// A parameter and the Postgres type it is sent as, e.g. `(&user_id, Type::INT8)`.
 pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 
-/// A pooled connection or a transaction on one. It offers only unnamed, typed statements
-/// (one round trip each, nothing left on the server connection); there is no `prepare`.
+/// The most statements one connection keeps prepared. Every statement's text is built
+/// from constants, so the real number is far below; past it the connection's cache
+/// starts over, which keeps a warm function's memory bounded whatever a future route
+/// does.
+const MAX_PREPARED_PER_CONNECTION: usize = 256;
+
+/// A pooled connection, sending statements as the configuration says
+/// (`DATABASE_PREPARED_STATEMENTS`).
+pub struct Client {
+    connection: deadpool_postgres::Object,
+    prepared: bool,
+}
+
+/// A transaction on a [`Client`]; rolled back if dropped without [`Transaction::commit`].
+pub struct Transaction<'a> {
+    transaction: deadpool_postgres::Transaction<'a>,
+    prepared: bool,
+}
+
+impl Client {
+    pub(crate) fn new(connection: deadpool_postgres::Object, prepared: bool) -> Self {
+        Self {
+            connection,
+            prepared,
+        }
+    }
+
+    /// The connection itself, for what only `migrate` does, which needs a session (it
+    /// connects directly): `SET`, the migrations' runner, utility statements.
+    pub fn session(&mut self) -> &mut tokio_postgres::Client {
+        &mut self.connection
+    }
+
+    pub async fn transaction(&mut self) -> Result<Transaction<'_>, PgError> {
+        Ok(Transaction {
+            transaction: self.connection.transaction().await?,
+            prepared: self.prepared,
+        })
+    }
+}
+
+impl Transaction<'_> {
+    pub async fn commit(self) -> Result<(), PgError> {
+        self.transaction.commit().await
+    }
+}
+
+/// A pooled connection or a transaction on one. It offers only typed statements, sent
+/// unnamed or, with `DATABASE_PREPARED_STATEMENTS=true`, prepared once per connection;
+/// there is no other way to send one.
 pub trait GenericClient: Sync {
     /// Every row the statement returns.
     fn query_typed(
@@ -58,43 +112,80 @@ pub trait GenericClient: Sync {
     ) -> impl Future<Output = Result<u64, PgError>> + Send;
 }
 
-/// Both implementations hand the call to tokio-postgres's own `*_typed` methods.
+/// One statement through `$inner` (a deadpool connection or transaction): unnamed with
+/// tokio-postgres's own `*_typed` method, or, when `prepared`, as the connection's cached
+/// named statement. A named statement the server no longer has, or whose result type a
+/// migration changed, empties the connection's cache; outside a transaction the call is
+/// then sent again unnamed (the next one prepares afresh), inside one the transaction is
+/// lost and the error answers 503 ([`is_stale`]).
+macro_rules! send {
+    ($self:ident . $inner:ident, $retry:literal, $sql:ident, $params:ident, $prepared:ident, $unnamed:ident) => {{
+        let inner = &$self.$inner;
+        if !$self.prepared {
+            return inner.$unnamed($sql, $params).await;
+        }
+        let types: Vec<Type> = $params.iter().map(|(_, ty)| ty.clone()).collect();
+        let cache = &inner.statement_cache;
+        if cache.size() >= MAX_PREPARED_PER_CONNECTION {
+            cache.clear();
+        }
+        let values: Vec<&(dyn ToSql + Sync)> = $params.iter().map(|(value, _)| *value).collect();
+        let outcome = match inner.prepare_typed_cached($sql, &types).await {
+            Ok(statement) => inner.$prepared(&statement, &values).await,
+            Err(err) => Err(err),
+        };
+        match outcome {
+            Err(err) if is_stale(&err) => {
+                cache.clear();
+                if $retry {
+                    inner.$unnamed($sql, $params).await
+                } else {
+                    Err(err)
+                }
+            }
+            other => other,
+        }
+    }};
+}
+
+/// Both implementations send through [`send!`]; only a connection outside a transaction
+/// can send a statement again.
 macro_rules! typed_statements {
-    ($($client:ty),+) => {$(
+    ($($client:ty => $inner:ident, retry: $retry:literal),+) => {$(
         impl GenericClient for $client {
-            fn query_typed(
-                &self,
-                sql: &str,
-                params: &[Param<'_>],
-            ) -> impl Future<Output = Result<Vec<Row>, PgError>> + Send {
-                (**self).query_typed(sql, params)
+            async fn query_typed(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, PgError> {
+                send!(self.$inner, $retry, sql, params, query, query_typed)
             }
-            fn query_typed_one(
-                &self,
-                sql: &str,
-                params: &[Param<'_>],
-            ) -> impl Future<Output = Result<Row, PgError>> + Send {
-                (**self).query_typed_one(sql, params)
+            async fn query_typed_one(&self, sql: &str, params: &[Param<'_>]) -> Result<Row, PgError> {
+                send!(self.$inner, $retry, sql, params, query_one, query_typed_one)
             }
-            fn query_typed_opt(
-                &self,
-                sql: &str,
-                params: &[Param<'_>],
-            ) -> impl Future<Output = Result<Option<Row>, PgError>> + Send {
-                (**self).query_typed_opt(sql, params)
+            async fn query_typed_opt(&self, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, PgError> {
+                send!(self.$inner, $retry, sql, params, query_opt, query_typed_opt)
             }
-            fn execute_typed(
-                &self,
-                sql: &str,
-                params: &[Param<'_>],
-            ) -> impl Future<Output = Result<u64, PgError>> + Send {
-                (**self).execute_typed(sql, params)
+            async fn execute_typed(&self, sql: &str, params: &[Param<'_>]) -> Result<u64, PgError> {
+                send!(self.$inner, $retry, sql, params, execute, execute_typed)
             }
         }
     )+};
 }
 
-typed_statements!(Client, deadpool_postgres::Transaction<'_>);
+typed_statements!(
+    Client => connection, retry: true,
+    Transaction<'_> => transaction, retry: false
+);
+
+/// A named statement that no longer holds: the server has none by that name (the
+/// connection changed under a pooler that does not follow prepared statements), or a
+/// migration changed the type of a column it returns.
+fn is_stale(err: &PgError) -> bool {
+    err.as_db_error().is_some_and(|db| {
+        *db.code() == SqlState::INVALID_SQL_STATEMENT_NAME
+            || (*db.code() == SqlState::FEATURE_NOT_SUPPORTED
+                && db
+                    .message()
+                    .starts_with("cached plan must not change result type"))
+    })
+}
 
 mod embedded {
     refinery::embed_migrations!("../migrations");
@@ -273,7 +364,7 @@ impl From<tokio_postgres::Error> for ApiError {
             {
                 return ApiError::invalid_field("input", "must not contain NUL characters");
             }
-            if is_unavailable(code) {
+            if is_unavailable(code) || is_stale(&err) {
                 return ApiError::DatabaseUnavailable(err.into());
             }
             return ApiError::internal(err);

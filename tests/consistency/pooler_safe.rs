@@ -1,9 +1,10 @@
 //! What keeps the functions pooler-safe (docs/operations.md, "Connection poolers"): no
 //! source file under `shared/src` or `functions/*/src` prepares a named statement
 //! (`prepare`, `prepare_cached`, `prepare_typed`), which PgBouncer's transaction mode
-//! cannot follow and RDS Proxy pins for, or sets startup options (`options(..)`, `-c
-//! name=value`), which are session state. Statements go out through `shared::db`'s
-//! unnamed, typed calls instead.
+//! before 1.21 cannot follow and RDS Proxy pins for, or sets startup options
+//! (`options(..)`, `-c name=value`), which are session state. Statements go out through
+//! `shared::db`'s typed calls instead: unnamed, or, only in `shared/src/db.rs` and only
+//! with `DATABASE_PREPARED_STATEMENTS=true` (tests/handlers/prepared.rs), named.
 
 use super::{read, root, sources};
 
@@ -16,6 +17,10 @@ const FORBIDDEN: &[(&str, &str)] = &[
     (".options(", "startup options (session state)"),
 ];
 
+/// The one exception: `shared::db` sends through the connection's statement cache when
+/// the configuration opts in.
+const ALLOWED: &[(&str, &str)] = &[("shared/src/db.rs", "prepare_typed_cached(")];
+
 /// Every offending line of `source`, as `path:line: what (why)`. Comment lines are
 /// skipped, so the rule itself may be described.
 fn problems(path: &str, source: &str) -> Vec<String> {
@@ -26,7 +31,10 @@ fn problems(path: &str, source: &str) -> Vec<String> {
             continue;
         }
         for (pattern, why) in FORBIDDEN {
-            if code.contains(pattern) {
+            let allowed = ALLOWED
+                .iter()
+                .any(|(file, allowed)| path.ends_with(file) && allowed == pattern);
+            if code.contains(pattern) && !allowed {
                 found.push(format!("{path}:{}: `{pattern}`: {why}", index + 1));
             }
         }
@@ -86,6 +94,15 @@ mod detector {
                 .iter()
                 .any(|p| p.starts_with("x.rs:5: a `-c` startup"))
         );
+    }
+
+    #[test]
+    fn only_shared_db_may_use_the_statement_cache() {
+        let source = "let s = inner.prepare_typed_cached(sql, &types).await;\n";
+        assert_eq!(problems("shared/src/db.rs", source), Vec::<String>::new());
+        assert_eq!(problems("functions/get-me/src/lib.rs", source).len(), 1);
+        let other = "let s = client.prepare_typed(sql, &types).await;\n";
+        assert_eq!(problems("shared/src/db.rs", other).len(), 1);
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod maintenance;
 mod mfa;
 mod migrate;
 mod migrate_cfn;
+mod prepared;
 mod races;
 mod recovery;
 mod refresh;

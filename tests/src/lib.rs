@@ -213,6 +213,17 @@ impl TestApp {
 
     /// A fresh database, with extra configuration variables.
     pub async fn with_env(extra: &[(&str, &str)]) -> Self {
+        Self::connected_to(&app_url(), extra).await
+    }
+
+    /// Like [`TestApp::with_env`], but the code under test connects to Postgres directly
+    /// even when the other tests go through a pooler: for settings only a direct
+    /// connection supports (`DATABASE_PREPARED_STATEMENTS` with PgBouncer before 1.21).
+    pub async fn direct_with_env(extra: &[(&str, &str)]) -> Self {
+        Self::connected_to(&admin_url(), extra).await
+    }
+
+    async fn connected_to(app_url: &str, extra: &[(&str, &str)]) -> Self {
         let database = create_database().await;
         let database_url = with_database(&admin_url(), &database);
         let mut env: HashMap<String, String> = [
@@ -228,7 +239,7 @@ impl TestApp {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        env.insert("DATABASE_URL".into(), with_database(&app_url(), &database));
+        env.insert("DATABASE_URL".into(), with_database(app_url, &database));
         let app = build_app(&env, extra);
         // As `migrate` does it: a direct session, then the role's statement timeout.
         let mut direct = connect(&database_url).await;

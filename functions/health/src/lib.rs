@@ -3,6 +3,7 @@
 
 use lambda_http::http::StatusCode;
 use serde::Serialize;
+use shared::db::GenericClient;
 use shared::http::error::ErrorBody;
 use shared::http::response::Envelope;
 use shared::{ApiError, App, Body, Request, Response, http::response};

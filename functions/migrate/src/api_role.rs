@@ -15,7 +15,7 @@ use crate::Error;
 /// row access and makes `statement_timeout_ms` its timeout in this database. Refuses a
 /// role that is the owner itself or a superuser: row rights would not limit it.
 pub async fn provision(
-    client: &shared::db::Client,
+    client: &mut shared::db::Client,
     role: &ApiRole,
     statement_timeout_ms: u128,
 ) -> Result<(), Error> {
@@ -47,6 +47,7 @@ pub async fn provision(
         return Err("API_DATABASE_URL's role is a superuser: row rights would not limit it".into());
     }
     client
+        .session()
         .batch_execute(&format!(
             "DO $$ BEGIN
                  CREATE ROLE {name} LOGIN;

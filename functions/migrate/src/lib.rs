@@ -62,17 +62,18 @@ pub async fn run(app: &App) -> Result<Outcome, Error> {
         .as_ref()
         .ok_or("migrate was built without the database")?;
     client
+        .session()
         .batch_execute(&format!(
             "SET statement_timeout = {}",
             database.migration_statement_timeout.as_millis()
         ))
         .await?;
-    let applied = db::migrate(&mut client).await?;
+    let applied = db::migrate(client.session()).await?;
     let timeout = database.statement_timeout;
     match &app.config.api_role {
         // Two roles: the functions' one gets row rights and the timeout.
-        Some(role) => api_role::provision(&client, role, timeout.as_millis()).await?,
-        None => db::set_role_statement_timeout(&client, timeout).await?,
+        Some(role) => api_role::provision(&mut client, role, timeout.as_millis()).await?,
+        None => db::set_role_statement_timeout(client.session(), timeout).await?,
     }
     let admin = match &app.config.admin {
         None => AdminOutcome::NotConfigured,

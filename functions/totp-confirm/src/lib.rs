@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use shared::accounts::events::{self, EventType, NewEvent};
 use shared::auth::mfa::{self, FactorFields, Slot};
-use shared::db::Type;
+use shared::db::{GenericClient, Type};
 use shared::http::error::ErrorBody;
 use shared::http::openapi::{BodyErrors, LockErrors, ServerErrors};
 use shared::http::request::{Fields, json_body, validated};

@@ -10,7 +10,7 @@ use lambda_http::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use shared::auth::mfa;
-use shared::db::Type;
+use shared::db::{GenericClient, Type};
 use shared::http::error::ErrorBody;
 use shared::http::openapi::{AuthErrors, BodyErrors, LockErrors, ServerErrors};
 use shared::http::request::{Fields, json_body, validated};

@@ -162,15 +162,10 @@ impl Bench {
         self.start_with(name, &self.environment).await
     }
 
-    /// The production configuration with `DATABASE_URL` replaced by `url`.
-    pub fn environment_with_database(&self, url: &str) -> Vec<(String, String)> {
-        self.environment
-            .iter()
-            .map(|(key, value)| {
-                let value = if key == "DATABASE_URL" { url } else { value };
-                (key.clone(), value.to_owned())
-            })
-            .collect()
+    /// The production configuration with `DATABASE_URL` replaced by `url`
+    /// ([`with_database`]).
+    pub fn environment_with_database(&self, url: &str, pooler: bool) -> Vec<(String, String)> {
+        with_database(&self.environment, url, pooler)
     }
 
     pub async fn start_with(
@@ -315,6 +310,10 @@ fn function_environment(database_url: &str) -> Result<Vec<(String, String)>> {
     Ok([
         ("APP_SETTINGS", "production".to_owned()),
         ("DATABASE_URL", database_url.to_owned()),
+        // The functions reach the benchmark's Postgres directly, so each statement is
+        // prepared once per connection and reused by name (docs/operations.md), as a
+        // deployment without a transaction pooler, or with PgBouncer 1.21+, is advised to.
+        ("DATABASE_PREPARED_STATEMENTS", "true".to_owned()),
         ("JWT_ISSUER", "https://auth.bench.invalid".to_owned()),
         ("APP_URL", "https://app.bench.invalid".to_owned()),
         // Every bench request comes from one source IP: production's per-IP limit (30 a
@@ -342,6 +341,27 @@ fn function_environment(database_url: &str) -> Result<Vec<(String, String)>> {
     .into_iter()
     .map(|(key, value)| (key.to_owned(), value))
     .collect())
+}
+
+/// `environment` with `DATABASE_URL` replaced by `url`. Through a `pooler` (the
+/// benchmark's PgBouncer: Debian's 1.18, whose transaction mode cannot follow named
+/// statements), statements go out unnamed, as `DATABASE_PREPARED_STATEMENTS` requires.
+fn with_database(
+    environment: &[(String, String)],
+    url: &str,
+    pooler: bool,
+) -> Vec<(String, String)> {
+    environment
+        .iter()
+        .map(|(key, value)| {
+            let value = match key.as_str() {
+                "DATABASE_URL" => url,
+                "DATABASE_PREPARED_STATEMENTS" if pooler => "false",
+                _ => value,
+            };
+            (key.clone(), value.to_owned())
+        })
+        .collect()
 }
 
 /// `bytes` random bytes from the kernel, hex-encoded.
@@ -418,6 +438,33 @@ mod tests {
         assert!(
             ttl >= warm_phase_secs,
             "access tokens live {ttl} s, a full run's warm phase up to {warm_phase_secs} s"
+        );
+    }
+
+    /// Direct connections reuse named statements; the benchmark's PgBouncer (1.18) cannot
+    /// follow them, so the storm's pooled run must send them unnamed.
+    #[test]
+    fn only_direct_connections_prepare_statements() {
+        let environment = function_environment("postgres://bench@127.0.0.1/bench").unwrap();
+        let prepared = |pairs: &[(String, String)]| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == "DATABASE_PREPARED_STATEMENTS")
+                .map(|(_, value)| value.clone())
+        };
+        let direct = with_database(&environment, "postgres://bench@127.0.0.1:1/bench", false);
+        assert_eq!(prepared(&direct).as_deref(), Some("true"));
+        let pooled = with_database(&environment, "postgres://bench@127.0.0.1:2/bench", true);
+        assert_eq!(prepared(&pooled).as_deref(), Some("false"));
+        let url = |pairs: &[(String, String)]| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == "DATABASE_URL")
+                .map(|(_, value)| value.clone())
+        };
+        assert_eq!(
+            url(&pooled).as_deref(),
+            Some("postgres://bench@127.0.0.1:2/bench")
         );
     }
 }

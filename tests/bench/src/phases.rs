@@ -669,7 +669,7 @@ async fn upstream(url: &str) -> Result<SocketAddr> {
 async fn round_trips(bench: &Bench, fixture: &mut Fixture) -> Result<Vec<RoundTrips>> {
     let proxy = Proxy::start(upstream(&bench.database_url).await?).await?;
     let proxied = through(&bench.database_url, proxy.address)?;
-    let environment = bench.environment_with_database(&proxied);
+    let environment = bench.environment_with_database(&proxied, false);
     let database: tokio_postgres::Config = bench.database_url.parse()?;
     let database = database.get_dbname().unwrap_or("latchkey").to_owned();
     let admin = match &bench.admin_url {

@@ -255,7 +255,7 @@ async fn storm(
         plan.refresh,
         plan.login
     ));
-    let environment = bench.environment_with_database(database_url);
+    let environment = bench.environment_with_database(database_url, mode == "PgBouncer");
     let peak = Arc::new(AtomicI64::new(0));
     let sampler = tokio::spawn(sample(admin_url.to_owned(), Arc::clone(&peak)));
 
