@@ -348,9 +348,9 @@ impl Config {
             Some("admins") => Directory::Admins,
             Some(_) => return Err(problem("USER_DIRECTORY", "must be members or admins")),
         };
-        let origin_secret = match var("BEHIND_CLOUDFRONT").as_deref() {
-            None | Some("false") => None,
-            Some("true") => {
+        let origin_secret = match flag(&var, "BEHIND_CLOUDFRONT", false)? {
+            false => None,
+            true => {
                 let secret = var("ORIGIN_SECRET").ok_or_else(|| {
                     problem("ORIGIN_SECRET", "is required with BEHIND_CLOUDFRONT=true")
                 })?;
@@ -359,7 +359,6 @@ impl Config {
                 }
                 Some(SecretString::from(secret))
             }
-            Some(_) => return Err(problem("BEHIND_CLOUDFRONT", "must be true or false")),
         };
         let ip_per_minute = number(
             &var,
@@ -374,12 +373,7 @@ impl Config {
             true => Some(mfa_config(&var)?),
             false => None,
         };
-        let admin_require_mfa = match var("ADMIN_REQUIRE_MFA").as_deref() {
-            None => production,
-            Some("true") => true,
-            Some("false") => false,
-            Some(_) => return Err(problem("ADMIN_REQUIRE_MFA", "must be true or false")),
-        };
+        let admin_require_mfa = flag(&var, "ADMIN_REQUIRE_MFA", production)?;
 
         Ok(Config {
             environment,
@@ -430,16 +424,7 @@ fn database_config(
             100..=600_000,
         )?),
         ca_file: var("DATABASE_CA_FILE"),
-        prepared_statements: match var("DATABASE_PREPARED_STATEMENTS").as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                return Err(problem(
-                    "DATABASE_PREPARED_STATEMENTS",
-                    "must be true or false",
-                ));
-            }
-        },
+        prepared_statements: flag(var, "DATABASE_PREPARED_STATEMENTS", false)?,
     };
     if production {
         let parsed: Option<tokio_postgres::Config> = database.url.expose_secret().parse().ok();
@@ -538,11 +523,7 @@ fn mail_config(
         None if production => None,
         None => Some(SecretString::from("smtp://127.0.0.1:1025")),
     };
-    let require_verified_email = match var("REQUIRE_VERIFIED_EMAIL").as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(problem("REQUIRE_VERIFIED_EMAIL", "must be true or false")),
-    };
+    let require_verified_email = flag(var, "REQUIRE_VERIFIED_EMAIL", false)?;
     Ok(MailConfig {
         app_url,
         from,
@@ -612,6 +593,20 @@ fn mfa_config(var: &impl Fn(&str) -> Option<String>) -> Result<MfaConfig, Config
         previous_key: key("MFA_PREVIOUS_ENCRYPTION_KEY")?,
         issuer: var("MFA_ISSUER").unwrap_or_else(|| "Latchkey".to_owned()),
     })
+}
+
+/// A `true` or `false` variable; `default` when unset.
+fn flag(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match var(name).as_deref() {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(problem(name, "must be true or false")),
+    }
 }
 
 fn number<T>(
@@ -714,26 +709,18 @@ mod tests {
                 .unwrap()
                 .prepared_statements
         };
+        let set = |value| {
+            [
+                essentials.as_slice(),
+                &[("DATABASE_PREPARED_STATEMENTS", value)],
+            ]
+            .concat()
+        };
         assert!(!prepared(&essentials));
-        let on = [
-            essentials.as_slice(),
-            &[("DATABASE_PREPARED_STATEMENTS", "true")],
-        ]
-        .concat();
-        assert!(prepared(&on));
-        let off = [
-            essentials.as_slice(),
-            &[("DATABASE_PREPARED_STATEMENTS", "false")],
-        ]
-        .concat();
-        assert!(!prepared(&off));
-        let bad = [
-            essentials.as_slice(),
-            &[("DATABASE_PREPARED_STATEMENTS", "yes")],
-        ]
-        .concat();
+        assert!(prepared(&set("true")));
+        assert!(!prepared(&set("false")));
         assert_eq!(
-            error(&bad),
+            error(&set("yes")),
             "DATABASE_PREPARED_STATEMENTS: must be true or false"
         );
     }

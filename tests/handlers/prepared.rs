@@ -27,6 +27,13 @@ async fn prepared_statements(t: &TestApp) -> Vec<String> {
         .collect()
 }
 
+/// What a migration may do: change the type of `users.name`.
+async fn retype_name(sql: &tokio_postgres::Client, to: &str) {
+    sql.batch_execute(&format!("ALTER TABLE users ALTER COLUMN name TYPE {to}"))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_whole_session_runs_on_statements_prepared_once_per_connection() {
     let t = prepared_app().await;
@@ -94,15 +101,7 @@ async fn a_migration_that_changes_a_returned_column_costs_a_transaction_one_503_
     // What a migration may do under warm functions: every cached statement that returns
     // `name` now describes the wrong result type.
     let sql = t.sql().await;
-    let retype = |to: &'static str| {
-        let sql = &sql;
-        async move {
-            sql.batch_execute(&format!("ALTER TABLE users ALTER COLUMN name TYPE {to}"))
-                .await
-                .unwrap();
-        }
-    };
-    retype("varchar(400)").await;
+    retype_name(&sql, "varchar(400)").await;
 
     // Outside a transaction the statement is sent again, unnamed: the caller sees nothing.
     let me = api.me(&session.access_token()).await;
@@ -112,7 +111,7 @@ async fn a_migration_that_changes_a_returned_column_costs_a_transaction_one_503_
     // Inside one (register's insert returns the new user), the transaction is lost: 503,
     // retryable, nothing written.
     api.sign_up("sam").await;
-    retype("text").await;
+    retype_name(&sql, "text").await;
     let lost = api
         .register(json!({"login": "tess", "password": PASSWORD}))
         .await;

@@ -423,6 +423,14 @@ fn check_binaries(bench: &Bench) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// The value of `key` in an environment.
+    fn value<'a>(environment: &'a [(String, String)], key: &str) -> Option<&'a str> {
+        environment
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.as_str())
+    }
+
     /// The fixture mints its access tokens once, when it seeds, and every warm phase
     /// presents them afterwards: they must outlive a full run's warm phase even on a
     /// loaded machine (5 ms an invocation; `refresh` took 6 ms under a parallel build).
@@ -431,10 +439,8 @@ mod tests {
         let plan = Plan::full();
         let warm_phase_secs = (phases::WARM.len() * (plan.warm + plan.warm_up) * 5) as u64 / 1000;
         let environment = function_environment("postgres://bench@127.0.0.1/bench").unwrap();
-        let ttl = environment
-            .iter()
-            .find(|(key, _)| key == "ACCESS_TOKEN_TTL")
-            .map_or(900, |(_, secs)| secs.parse::<u64>().unwrap());
+        let ttl = value(&environment, "ACCESS_TOKEN_TTL")
+            .map_or(900, |secs| secs.parse::<u64>().unwrap());
         assert!(
             ttl >= warm_phase_secs,
             "access tokens live {ttl} s, a full run's warm phase up to {warm_phase_secs} s"
@@ -446,24 +452,15 @@ mod tests {
     #[test]
     fn only_direct_connections_prepare_statements() {
         let environment = function_environment("postgres://bench@127.0.0.1/bench").unwrap();
-        let prepared = |pairs: &[(String, String)]| {
-            pairs
-                .iter()
-                .find(|(key, _)| key == "DATABASE_PREPARED_STATEMENTS")
-                .map(|(_, value)| value.clone())
-        };
         let direct = with_database(&environment, "postgres://bench@127.0.0.1:1/bench", false);
-        assert_eq!(prepared(&direct).as_deref(), Some("true"));
+        assert_eq!(value(&direct, "DATABASE_PREPARED_STATEMENTS"), Some("true"));
         let pooled = with_database(&environment, "postgres://bench@127.0.0.1:2/bench", true);
-        assert_eq!(prepared(&pooled).as_deref(), Some("false"));
-        let url = |pairs: &[(String, String)]| {
-            pairs
-                .iter()
-                .find(|(key, _)| key == "DATABASE_URL")
-                .map(|(_, value)| value.clone())
-        };
         assert_eq!(
-            url(&pooled).as_deref(),
+            value(&pooled, "DATABASE_PREPARED_STATEMENTS"),
+            Some("false")
+        );
+        assert_eq!(
+            value(&pooled, "DATABASE_URL"),
             Some("postgres://bench@127.0.0.1:2/bench")
         );
     }
