@@ -3,11 +3,14 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 
 use lambda_http::tracing::subscriber;
-use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
+use lambda_http::{Body, Error, IntoResponse, Request, RequestExt, Response, service_fn};
 use std::str::FromStr as _;
-use subscriber::filter::{EnvFilter, LevelFilter};
+use subscriber::filter::{LevelFilter, Targets};
+use subscriber::layer::SubscriberExt as _;
+use subscriber::util::SubscriberInitExt as _;
 use tracing::Instrument as _;
 
 use crate::http::error::ApiError;
@@ -22,14 +25,12 @@ pub fn init_tracing() {
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_default();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder = subscriber::fmt()
-        .with_target(false)
-        .without_time()
-        .with_env_filter(log_filter(&level));
+    let lines = subscriber::fmt::layer().with_target(false).without_time();
+    let registry = subscriber::registry().with(log_filter(&level));
     if json {
-        builder.json().init();
+        registry.with(lines.json()).init();
     } else {
-        builder.init();
+        registry.with(lines).init();
     }
 }
 
@@ -37,22 +38,19 @@ pub fn init_tracing() {
 const RUNTIME_CRATES: [&str; 3] = ["lambda_runtime", "lambda_runtime_api_client", "lambda_http"];
 
 /// `level` (e.g. `DEBUG`; INFO when empty or not a level) for our code, capped at INFO for
-/// [`RUNTIME_CRATES`].
-pub fn log_filter(level: &str) -> EnvFilter {
+/// [`RUNTIME_CRATES`]. A plain per-target filter: `EnvFilter`'s directive language (and
+/// the regular-expression engine it links into every function) would buy nothing here.
+pub fn log_filter(level: &str) -> Targets {
     let level = match level.trim() {
         "" => LevelFilter::INFO,
         level => LevelFilter::from_str(level).unwrap_or(LevelFilter::INFO),
     };
-    let mut filter = EnvFilter::builder()
-        .with_default_directive(level.into())
-        .parse_lossy("");
-    for target in RUNTIME_CRATES {
-        let capped = level.min(LevelFilter::INFO);
-        if let Ok(directive) = format!("{target}={capped}").parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    filter
+    let capped = level.min(LevelFilter::INFO);
+    RUNTIME_CRATES
+        .iter()
+        .fold(Targets::new().with_default(level), |filter, target| {
+            filter.with_target(*target, capped)
+        })
 }
 
 /// Serves `handler` until the runtime stops. Every outcome, success or error, is answered
@@ -72,14 +70,36 @@ where
             source_ip = %crate::http::client::source_ip_text(&req),
         );
         let outcome = handler(req);
-        async move { Ok::<_, Infallible>(respond(outcome.await, &request_id)) }.instrument(span)
+        async move { Ok::<_, Infallible>(Finished(respond(outcome.await, &request_id))) }
+            .instrument(span)
     }))
     .await
 }
 
-/// The response for a handler's outcome; errors become the contract's error body.
+/// The response for a handler's outcome; errors become the contract's error body. A body
+/// of UTF-8 bytes (every JSON and HTML body here) becomes text, so the gateway gets it as
+/// it is rather than base64-encoded.
 pub fn respond(outcome: Result<Response<Body>, ApiError>, request_id: &str) -> Response<Body> {
-    outcome.unwrap_or_else(|err| err.into_response(request_id))
+    outcome
+        .unwrap_or_else(|err| err.into_response(request_id))
+        .map(|body| match body {
+            Body::Binary(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Body::Text(text),
+                Err(err) => Body::Binary(err.into_bytes()),
+            },
+            other => other,
+        })
+}
+
+/// A response [`respond`] has finished, handed to the runtime as it is. (`lambda_http`'s
+/// own conversion of a `Response<Body>` collects the body again and decodes it by its
+/// declared charset, which links every encoding `encoding_rs` knows into each function.)
+struct Finished(Response<Body>);
+
+impl IntoResponse for Finished {
+    fn into_response(self) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+        Box::pin(std::future::ready(self.0))
+    }
 }
 
 /// The Lambda request id, which a 500's body quotes and every log line of the invocation
@@ -104,10 +124,9 @@ mod tests {
             let out = out.clone();
             move || Capture(out.clone())
         };
-        let subscriber = subscriber::fmt()
-            .with_env_filter(log_filter(level))
-            .with_writer(writer)
-            .finish();
+        let subscriber = subscriber::registry()
+            .with(log_filter(level))
+            .with(subscriber::fmt::layer().with_writer(writer));
         tracing::subscriber::with_default(subscriber, || {
             tracing::trace!(target: "lambda_runtime::layers::trace", "event body: password=hunter2");
             tracing::debug!(target: "lambda_http::request", "event body: password=hunter2");
@@ -127,6 +146,35 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    fn finished(body: Body) -> Body {
+        let response = respond(Ok(Response::new(body)), "r");
+        let future = Finished(response).into_response();
+        let waker = std::task::Waker::noop();
+        match std::pin::pin!(future).poll(&mut std::task::Context::from_waker(waker)) {
+            std::task::Poll::Ready(response) => response.into_body(),
+            std::task::Poll::Pending => panic!("a finished response is ready at once"),
+        }
+    }
+
+    #[test]
+    fn utf8_bodies_reach_the_gateway_as_text_and_other_bytes_stay_binary() {
+        let json = "{\"status\":\"ok\",\"name\":\"Zoë\"}".to_owned();
+        assert!(
+            matches!(finished(Body::from(json.clone().into_bytes())), Body::Text(text) if text == json)
+        );
+        assert!(matches!(finished(Body::from("<html>")), Body::Text(text) if text == "<html>"));
+        assert!(
+            matches!(finished(Body::from(vec![0xff, 0xfe, 0x00])), Body::Binary(bytes) if bytes == [0xff, 0xfe, 0x00])
+        );
+        assert!(matches!(finished(Body::Empty), Body::Empty));
+    }
+
+    #[test]
+    fn errors_reach_the_gateway_as_text() {
+        let response = respond(Err(ApiError::InvalidToken), "r");
+        assert!(matches!(response.body(), Body::Text(text) if text.contains("invalid_token")));
     }
 
     #[test]
