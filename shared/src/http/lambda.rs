@@ -76,9 +76,10 @@ where
     .await
 }
 
-/// The response for a handler's outcome; errors become the contract's error body. A body
-/// of UTF-8 bytes (every JSON and HTML body here) becomes text, so the gateway gets it as
-/// it is rather than base64-encoded.
+/// The response for a handler's outcome; errors become the contract's error body. Our
+/// JSON and HTML bodies are text from the start (`response::json`, `docs`); should a
+/// handler answer with bytes, UTF-8 ones still become text, so the gateway gets them as
+/// they are rather than base64-encoded.
 pub fn respond(outcome: Result<Response<Body>, ApiError>, request_id: &str) -> Response<Body> {
     outcome
         .unwrap_or_else(|err| err.into_response(request_id))

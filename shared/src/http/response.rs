@@ -35,8 +35,8 @@ pub fn ok_empty() -> Response<Body> {
 pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {
     // Serializing our own response types cannot fail: they hold only strings, numbers,
     // timestamps and maps with string keys.
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    with_headers(status, "application/json", "no-store", Body::from(bytes))
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    with_headers(status, "application/json", "no-store", Body::Text(text))
 }
 
 /// The cache policy of the standard documents (`/.well-known/*`): they change only with a
@@ -46,12 +46,12 @@ pub const PUBLIC_CACHE: &str = "public, max-age=300";
 /// 200 with a JSON document served as its standard defines it (no envelope), publicly
 /// cacheable for five minutes, with `nosniff`.
 pub fn public_json<T: Serialize + ?Sized>(body: &T) -> Result<Response<Body>, ApiError> {
-    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    let text = serde_json::to_string(body).map_err(ApiError::internal)?;
     Ok(with_headers(
         StatusCode::OK,
         "application/json",
         PUBLIC_CACHE,
-        Body::from(bytes),
+        Body::Text(text),
     ))
 }
 
@@ -80,6 +80,14 @@ pub fn with_headers(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_bodies_are_text_from_the_start() {
+        let document = serde_json::json!({"name": "Zoë"});
+        for response in [ok_empty(), public_json(&document).unwrap()] {
+            assert!(matches!(response.body(), Body::Text(text) if text.starts_with('{')));
+        }
+    }
 
     #[test]
     fn ok_puts_the_body_next_to_the_status() {
