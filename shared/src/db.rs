@@ -187,6 +187,7 @@ fn is_stale(err: &PgError) -> bool {
     })
 }
 
+#[cfg(feature = "migrations")]
 mod embedded {
     refinery::embed_migrations!("../migrations");
 }
@@ -263,6 +264,7 @@ fn tls(ca_file: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
+#[cfg(feature = "migrations")]
 /// Applies pending migrations, one runner at a time (a session advisory lock), and
 /// returns the names of those it applied. It needs a real session (the lock, refinery's
 /// transactions): give it a direct connection, not one through a transaction pooler.

@@ -200,6 +200,35 @@ pub fn lookup_key(raw: &str) -> String {
 mod tests {
     use super::*;
 
+    /// zxcvbn is built with only the regex features its patterns use (vendor/zxcvbn/PATCH.md).
+    /// A pattern needing more would panic when its matcher first compiles it: each matcher
+    /// that compiles one (dates with and without separators, recent years, repeats found by
+    /// backreference) runs here, and finds what it exists for.
+    #[test]
+    fn every_zxcvbn_regex_matcher_runs_and_matches_on_the_trimmed_features() {
+        let kinds = |password: &str| -> Vec<String> {
+            zxcvbn::zxcvbn(password, &[])
+                .sequence()
+                .iter()
+                .map(|found| format!("{:?}", found.pattern))
+                .collect()
+        };
+        for (password, kind) in [
+            ("25 12 1991", "Date"),
+            ("25/12/1991", "Date"),
+            ("25121991", "Date"),
+            ("qx2019", "Regex(RegexPattern { regex_name: \"recent_year\""),
+            ("zq8!zq8!zq8!zq8!", "Repeat"),
+            ("xkcdxkcdxkcd", "Repeat"),
+        ] {
+            let found = kinds(password);
+            assert!(
+                found.iter().any(|pattern| pattern.starts_with(kind)),
+                "{password}: {kind} not among {found:?}"
+            );
+        }
+    }
+
     #[test]
     fn logins_are_trimmed_and_bounded() {
         assert_eq!(Login::parse("  john  ").unwrap().as_str(), "john");

@@ -1,6 +1,6 @@
 //! The JWT signing keys (`JWT_ALGORITHM` and its key material): read and checked at cold
 //! start, so a function with a weak, malformed or mismatched key never starts. What signs
-//! and verifies with them is `crate::auth::tokens` and `crate::auth::signer`.
+//! and verifies with them is `crate::auth::tokens` and `crate::auth::jwt_crypto`.
 
 use std::collections::BTreeMap;
 
@@ -42,9 +42,10 @@ impl RsaKeys {
     }
 }
 
-/// The RSA modulus sizes accepted: production refuses less than 2048 bits (NIST's floor);
-/// above 4096 the verifier (the `rsa` crate) refuses to work.
-pub const MIN_PRODUCTION_RSA_BITS: usize = 2048;
+/// The RSA modulus sizes accepted, in every setting: NIST's floor of 2048 bits, which is
+/// also the least `ring` (`crate::auth::jwt_crypto`) signs and verifies with; at most 4096,
+/// a key that still fits Lambda's 4 KB of environment variables.
+pub const MIN_RSA_BITS: usize = 2048;
 pub const MAX_RSA_BITS: usize = 4096;
 
 /// The minimum HS256 secret length the contract allows.
@@ -52,7 +53,7 @@ pub const MIN_SECRET_BYTES: usize = 32;
 
 impl SigningConfig {
     /// `JWT_ALGORITHM` (default HS256) and the key material it needs; `production` refuses
-    /// placeholder secrets and RSA keys under 2048 bits.
+    /// placeholder secrets.
     pub(crate) fn from_env(
         var: &impl Fn(&str) -> Option<String>,
         production: bool,
@@ -61,7 +62,7 @@ impl SigningConfig {
             None | Some("HS256") => Ok(Self::Hs256 {
                 secret: hs256_secret(var, production)?,
             }),
-            Some("RS256") => Ok(Self::Rs256(rsa_keys(var, production)?)),
+            Some("RS256") => Ok(Self::Rs256(rsa_keys(var)?)),
             Some(_) => Err(problem("JWT_ALGORITHM", "must be HS256 or RS256")),
         }
     }
@@ -107,22 +108,14 @@ fn hs256_secret(
     Ok(SecretString::from(secret))
 }
 
-fn rsa_keys(
-    var: &impl Fn(&str) -> Option<String>,
-    production: bool,
-) -> Result<RsaKeys, ConfigError> {
+fn rsa_keys(var: &impl Fn(&str) -> Option<String>) -> Result<RsaKeys, ConfigError> {
     let key_id = var("JWT_KEY_ID").ok_or_else(|| problem("JWT_KEY_ID", "is required for RS256"))?;
     check_key_id("JWT_KEY_ID", &key_id)?;
     let pem = var("JWT_PRIVATE_KEY")
         .map(SecretString::from)
         .ok_or_else(|| problem("JWT_PRIVATE_KEY", "is required for RS256"))?;
     let private_key = private_key(pem.expose_secret())?;
-    check_size(
-        "JWT_PRIVATE_KEY",
-        &key_id,
-        private_key.n().bits(),
-        production,
-    )?;
+    check_size("JWT_PRIVATE_KEY", &key_id, private_key.n().bits())?;
     let public_key = private_key.to_public_key();
     let der = private_key
         .to_pkcs1_der()
@@ -140,7 +133,7 @@ fn rsa_keys(
         for (kid, pem) in listed {
             check_key_id("JWT_PUBLIC_KEYS", &kid)?;
             let key = public_key_pem(&kid, &pem)?;
-            check_size("JWT_PUBLIC_KEYS", &kid, key.n().bits(), production)?;
+            check_size("JWT_PUBLIC_KEYS", &kid, key.n().bits())?;
             if kid == key_id {
                 // Listing the current key too is harmless (e.g. it was published ahead of
                 // its use); listing another key under its kid is a mistake.
@@ -236,24 +229,13 @@ fn public_key_pem(kid: &str, pem: &str) -> Result<RsaPublicKey, ConfigError> {
         })
 }
 
-fn check_size(
-    variable: &'static str,
-    kid: &str,
-    bits: usize,
-    production: bool,
-) -> Result<(), ConfigError> {
-    if bits > MAX_RSA_BITS {
-        return Err(problem(
-            variable,
-            format!("the key of kid {kid:?} has {bits} bits; at most {MAX_RSA_BITS} are supported"),
-        ));
-    }
-    if production && bits < MIN_PRODUCTION_RSA_BITS {
+fn check_size(variable: &'static str, kid: &str, bits: usize) -> Result<(), ConfigError> {
+    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
         return Err(problem(
             variable,
             format!(
-                "the key of kid {kid:?} has {bits} bits; production needs at least \
-                 {MIN_PRODUCTION_RSA_BITS}"
+                "the key of kid {kid:?} has {bits} bits; {MIN_RSA_BITS} to {MAX_RSA_BITS} are \
+                 supported"
             ),
         ));
     }

@@ -4,13 +4,14 @@
 
 pub mod caller;
 pub mod credentials;
+pub mod jwt_crypto;
 pub mod keys;
 pub mod mfa;
 pub mod one_time_tokens;
 pub mod password;
 pub mod ratelimit;
 pub mod sessions;
-pub mod signer;
+
 pub mod tokens;
 
 pub use caller::{AdminAction, Caller};

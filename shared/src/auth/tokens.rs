@@ -133,7 +133,7 @@ enum VerifyingKeys {
 
 impl Tokens {
     pub fn new(config: &TokenConfig) -> Result<Self, ConfigError> {
-        crate::auth::signer::install();
+        crate::auth::jwt_crypto::install();
         let algorithm = config.signing.algorithm();
         let mut header = Header::new(algorithm);
         let (encoding, keys, jwks) = match &config.signing {
@@ -609,23 +609,102 @@ mod rs256_tests {
 
     #[test]
     fn rs256_signatures_come_from_ring_and_match_the_rsa_crate_bit_for_bit() {
-        use base64::Engine as _;
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::signature::{SignatureEncoding, Signer};
         let _tokens = rs256(("k1", 0), &[]); // installs the provider
         let key = EncodingKey::from_rsa_pem(KEYS[0].private_pkcs1.as_bytes()).unwrap();
-        assert!(crate::auth::signer::signs_rs256_with_ring(&key));
         let ours = jsonwebtoken::crypto::sign(b"header.claims", &key, Algorithm::RS256).unwrap();
-        let reference = (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.signer_factory)(
-            &Algorithm::RS256,
-            &key,
-        )
-        .unwrap()
-        .try_sign(b"header.claims")
-        .unwrap();
+        let private = rsa::RsaPrivateKey::from_pkcs1_pem(&KEYS[0].private_pkcs1).unwrap();
+        let reference = rsa::pkcs1v15::SigningKey::<rsa::sha2::Sha256>::new(private)
+            .sign(b"header.claims")
+            .to_vec();
         // RSASSA-PKCS1-v1_5 is deterministic: the same key and message, the same bytes.
-        assert_eq!(
-            ours,
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(reference)
+        assert_eq!(ours, URL_SAFE_NO_PAD.encode(reference));
+    }
+
+    #[test]
+    fn rs256_verification_accepts_the_rsa_crate_signature_and_nothing_else() {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::signature::{SignatureEncoding, Signer};
+        use rsa::traits::PublicKeyParts;
+        let _tokens = rs256(("k1", 0), &[]); // installs the provider
+        let private = rsa::RsaPrivateKey::from_pkcs1_pem(&KEYS[0].private_pkcs1).unwrap();
+        let public = DecodingKey::from_rsa_raw_components(
+            &private.n().to_bytes_be(),
+            &private.e().to_bytes_be(),
         );
+        let signature = rsa::pkcs1v15::SigningKey::<rsa::sha2::Sha256>::new(private)
+            .sign(b"header.claims")
+            .to_vec();
+        let verify = |message: &[u8], signature: &[u8]| {
+            let signature = URL_SAFE_NO_PAD.encode(signature);
+            jsonwebtoken::crypto::verify(&signature, message, &public, Algorithm::RS256).unwrap()
+        };
+        assert!(verify(b"header.claims", &signature));
+        assert!(!verify(b"header.claimz", &signature));
+        let mut flipped = signature.clone();
+        flipped[10] ^= 1;
+        assert!(!verify(b"header.claims", &flipped));
+        // Another key's public half does not verify it either.
+        let other = jsonwebtoken::crypto::verify(
+            &URL_SAFE_NO_PAD.encode(&signature),
+            b"header.claims",
+            &DecodingKey::from_rsa_raw_components(&[0xc5; 256], &[1, 0, 1]),
+            Algorithm::RS256,
+        );
+        assert!(!other.unwrap());
+    }
+
+    #[test]
+    fn hs256_is_rfc_4231_hmac_sha256_and_verifies_only_its_own_tag() {
+        crate::auth::jwt_crypto::install();
+        // RFC 4231, test case 2.
+        let tag = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        let tag: Vec<u8> = (0..tag.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&tag[i..i + 2], 16).unwrap())
+            .collect();
+        let message = b"what do ya want for nothing?";
+        let signed = jsonwebtoken::crypto::sign(
+            message,
+            &EncodingKey::from_secret(b"Jefe"),
+            Algorithm::HS256,
+        )
+        .unwrap();
+        assert_eq!(signed, URL_SAFE_NO_PAD.encode(&tag));
+        let verify = |secret: &[u8], message: &[u8]| {
+            let key = DecodingKey::from_secret(secret);
+            jsonwebtoken::crypto::verify(&signed, message, &key, Algorithm::HS256).unwrap()
+        };
+        assert!(verify(b"Jefe", message));
+        assert!(!verify(b"Jeff", message));
+        assert!(!verify(b"Jefe", b"what do ya want for nothing!"));
+    }
+
+    #[test]
+    fn the_provider_knows_only_hs256_and_rs256() {
+        crate::auth::jwt_crypto::install();
+        let key = EncodingKey::from_secret(b"an-hs256-secret-of-at-least-32-bytes!!");
+        for algorithm in [
+            Algorithm::HS384,
+            Algorithm::HS512,
+            Algorithm::ES256,
+            Algorithm::EdDSA,
+        ] {
+            let signed = jsonwebtoken::crypto::sign(b"header.claims", &key, algorithm);
+            assert!(signed.is_err(), "{algorithm:?} signed");
+            let verified = jsonwebtoken::crypto::verify(
+                "c2ln",
+                b"header.claims",
+                &DecodingKey::from_secret(b"an-hs256-secret-of-at-least-32-bytes!!"),
+                algorithm,
+            );
+            assert!(verified.is_err(), "{algorithm:?} verified");
+        }
+        // RS256 with a secret instead of RSA key material: refused, not a panic.
+        assert!(jsonwebtoken::crypto::sign(b"m", &key, Algorithm::RS256).is_err());
+        let secret = DecodingKey::from_secret(b"an-hs256-secret-of-at-least-32-bytes!!");
+        assert!(jsonwebtoken::crypto::verify("c2ln", b"m", &secret, Algorithm::RS256).is_err());
     }
 
     #[test]
@@ -739,10 +818,19 @@ mod rs256_tests {
             assert!(rejected(&t, &forged), "{alg}");
         }
         // Even a genuine signature by our own key under another RSA scheme is refused.
-        let mut pss = Header::new(Algorithm::PS256);
-        pss.kid = Some("k1".into());
-        let private = EncodingKey::from_rsa_pem(KEYS[0].private_pkcs8.as_bytes()).unwrap();
-        let ps256 = jsonwebtoken::encode(&pss, &claims, &private).unwrap();
+        // (Signed by the rsa crate: our provider signs nothing but HS256 and RS256.)
+        use rsa::pkcs8::DecodePrivateKey;
+        use rsa::signature::{RandomizedSigner, SignatureEncoding};
+        let private = rsa::RsaPrivateKey::from_pkcs8_pem(&KEYS[0].private_pkcs8).unwrap();
+        let unsigned_ps256 = unsigned(
+            serde_json::json!({"alg": "PS256", "kid": "k1", "typ": "at+jwt"}),
+            &claims,
+        );
+        let message = unsigned_ps256.trim_end_matches('.');
+        let signature = rsa::pss::SigningKey::<rsa::sha2::Sha256>::new(private)
+            .sign_with_rng(&mut rsa::rand_core::OsRng, message.as_bytes())
+            .to_vec();
+        let ps256 = format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature));
         assert!(rejected(&t, &ps256));
     }
 
